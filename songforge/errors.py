@@ -1,0 +1,113 @@
+"""One exception tree for songforge.
+
+::
+
+    SongforgeError                 base; ``code`` is a stable machine name, ``http_status`` a hint
+    ├── InvalidRequest             bad input (``field`` and ``limit`` say what broke)
+    │   ├── ContentTooLong         text or duration over a limit
+    │   ├── UnsupportedFormat      unknown format, sample rate, bitrate or channel count
+    │   ├── SensitiveContent       refused by the content rules
+    │   └── ReferenceRejected      reference audio that cannot be used
+    ├── Unauthorized               missing, unknown or revoked key
+    ├── NotFound                   unknown job, file or id
+    ├── RateLimited                over a per-key limit (``retry_after_s``)
+    ├── FeatureUnavailable         a feature this installation cannot provide
+    ├── MissingDependency          a system part (SoundFont, Festival, ...) is not installed
+    └── GenerationFailed           the engine failed on an accepted job (``reason``)
+
+Dialects map these onto their own envelopes; the engine raises only these.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "SongforgeError",
+    "InvalidRequest",
+    "ContentTooLong",
+    "UnsupportedFormat",
+    "SensitiveContent",
+    "ReferenceRejected",
+    "Unauthorized",
+    "NotFound",
+    "RateLimited",
+    "FeatureUnavailable",
+    "MissingDependency",
+    "GenerationFailed",
+]
+
+
+class SongforgeError(Exception):
+    """Base of every songforge error."""
+
+    code = "internal_error"
+    http_status = 500
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidRequest(SongforgeError):
+    """The request breaks a rule; ``field`` names the input and ``limit`` the rule."""
+
+    code = "invalid_request"
+    http_status = 400
+
+    def __init__(self, message: str, *, field: str | None = None, limit: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+        self.limit = limit
+
+
+class ContentTooLong(InvalidRequest):
+    code = "content_too_long"
+
+
+class UnsupportedFormat(InvalidRequest):
+    code = "unsupported_format"
+
+
+class SensitiveContent(InvalidRequest):
+    code = "sensitive_content"
+
+
+class ReferenceRejected(InvalidRequest):
+    code = "reference_rejected"
+
+
+class Unauthorized(SongforgeError):
+    code = "unauthorized"
+    http_status = 401
+
+
+class NotFound(SongforgeError):
+    code = "not_found"
+    http_status = 404
+
+
+class RateLimited(SongforgeError):
+    code = "rate_limited"
+    http_status = 429
+
+    def __init__(self, message: str, *, retry_after_s: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class FeatureUnavailable(SongforgeError):
+    code = "feature_unavailable"
+    http_status = 501
+
+
+class MissingDependency(SongforgeError):
+    code = "missing_dependency"
+    http_status = 503
+
+
+class GenerationFailed(SongforgeError):
+    code = "generation_failed"
+    http_status = 500
+
+    def __init__(self, message: str, *, reason: str = "engine_error") -> None:
+        super().__init__(message)
+        self.reason = reason
