@@ -25,8 +25,12 @@ $(STAMP): pyproject.toml Makefile
 	$(PY) -m pip install -q --no-deps $(NODEPS_PACKAGES)
 	@touch $(STAMP)
 
+DEMO_PROMPT ?= upbeat pop song with piano, synth and drums
+
 run: setup
-	$(VENV)/bin/songforge serve --host $(HOST) --port $(PORT)
+	$(VENV)/bin/songforge generate "$(DEMO_PROMPT)" -o out/demo.mp3 --duration 60 --seed 1 \
+		--stems out/demo-stems --midi out/demo.mid --plan out/demo.json
+	$(VENV)/bin/songforge eval out/demo.mp3 --plan out/demo.json
 
 test: setup
 	$(PY) -m pytest -q

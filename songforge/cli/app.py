@@ -1,0 +1,18 @@
+"""Typer application: one sub-command per module of this package."""
+
+from __future__ import annotations
+
+import typer
+
+from songforge.cli import bench, doctor, evaluate, generate
+
+app = typer.Typer(
+    name="songforge",
+    help="Offline song generation: write, compose, render, mix and master songs on the CPU.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+app.command("generate")(generate.generate)
+app.command("doctor")(doctor.doctor)
+app.command("eval")(evaluate.evaluate)
+app.command("bench")(bench.bench)

@@ -1,0 +1,78 @@
+"""``songforge bench``: speed and memory of the pipeline, by stage, for several song lengths.
+
+Each length runs in a fresh child process so that peak RSS is that song's alone and the first
+song does not pay the others' warm-up. Prints a table; ``--json`` prints the rows.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import subprocess
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+__all__ = ["bench", "measure_one", "run_bench"]
+
+STAGES = ("plan", "compose", "render", "mix", "encode")
+
+
+def measure_one(*, duration_s: float, prompt: str, seed: int, preset: str, format: str) -> dict[str, float]:
+    """Make one song in this process and return wall seconds per stage and peak RSS (MB)."""
+    from songforge.engine.song import make_song
+    from songforge.models import SongRequest
+
+    request = SongRequest(prompt=prompt, instrumental=True, duration_s=duration_s, seed=seed, format=format)
+    result = make_song(request, preset=preset)
+    row = {"duration_s": duration_s, "audio_s": result.duration_s, **result.timings_s}
+    row["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    return row
+
+
+def run_bench(durations_s: list[float], *, prompt: str, seed: int, preset: str, format: str) -> list[dict[str, float]]:
+    """One child process per duration; returns one row per duration."""
+    rows = []
+    for duration_s in durations_s:
+        cmd = [sys.executable, "-m", "songforge", "bench", "--one", str(duration_s), "--prompt", prompt,
+               "--seed", str(seed), "--preset", preset, "--format", format]
+        out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+        rows.append(json.loads(out.strip().splitlines()[-1]))
+    return rows
+
+
+def _table(rows: list[dict[str, float]], *, title: str) -> Table:
+    table = Table(title=title)
+    for column in ("song s", *[f"{s} s/s" for s in STAGES], "total s", "total s/s", "first audio s", "peak RSS MB"):
+        table.add_column(column, justify="right")
+    for r in rows:
+        per_s = [f"{r.get(s, 0.0) / r['audio_s']:.3f}" for s in STAGES]
+        table.add_row(
+            f"{r['audio_s']:.1f}", *per_s, f"{r['total']:.2f}", f"{r['total'] / r['audio_s']:.3f}",
+            f"{r.get('first_chunk', float('nan')):.2f}", f"{r['peak_rss_mb']:.0f}",
+        )
+    return table
+
+
+def bench(
+    durations: Annotated[list[float] | None, typer.Option("--duration", help="Song lengths in s (repeatable).")] = None,
+    prompt: Annotated[str, typer.Option("--prompt")] = "upbeat pop song with piano, synth and drums",
+    seed: Annotated[int, typer.Option("--seed")] = 7,
+    preset: Annotated[str, typer.Option("--preset", help="default (FluidR3_GM) or tiny.")] = "default",
+    format: Annotated[str, typer.Option("--format")] = "mp3",
+    one: Annotated[float | None, typer.Option("--one", hidden=True)] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the rows as JSON.")] = False,
+) -> None:
+    """Seconds of compute per second of audio by stage, time to first audio, peak RSS."""
+    if one is not None:
+        row = measure_one(duration_s=one, prompt=prompt, seed=seed, preset=preset, format=format)
+        typer.echo(json.dumps(row))
+        return
+    rows = run_bench(durations or [30.0, 60.0, 180.0], prompt=prompt, seed=seed, preset=preset, format=format)
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    Console().print(_table(rows, title=f"songforge bench: preset {preset}, {format}, prompt {prompt!r}"))

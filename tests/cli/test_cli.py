@@ -1,0 +1,61 @@
+"""The command line: a real song to a file, exports, clear errors on bad input, doctor."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import soundfile as sf
+from typer.testing import CliRunner
+
+from songforge.cli.app import app
+
+runner = CliRunner()
+
+
+def test_generate_writes_song_and_exports(tmp_path):
+    out = tmp_path / "song.flac"
+    result = runner.invoke(app, [
+        "generate", "calm jazz waltz with piano", "-o", str(out), "--duration", "12", "--seed", "9",
+        "--preset", "tiny", "--quiet", "--stems", str(tmp_path / "stems"), "--midi", str(tmp_path / "s.mid"),
+        "--plan", str(tmp_path / "plan.json"), "--sample-rate", "44100",
+    ])
+    assert result.exit_code == 0, result.output
+    info = sf.info(str(out))
+    assert info.format == "FLAC" and info.samplerate == 44100 and info.duration >= 12.0
+    assert list((tmp_path / "stems").glob("*.wav"))
+    assert json.loads((tmp_path / "plan.json").read_text())["genre"] == "jazz"
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["", "-o", "x.mp3"], "prompt is empty"),
+        (["pop", "-o", "x.mp3", "--duration", "5"], "10-480 s"),
+        (["pop", "-o", "x.ogg"], "mp3, wav, flac, pcm"),
+        (["pop", "-o", "x.wav", "--sample-rate", "22050"], "16000"),
+        (["pop", "-o", "x.mp3", "--bitrate", "999"], "32-320 kbps"),
+    ],
+)
+def test_bad_input_fails_with_the_limit(args, words, tmp_path):
+    result = runner.invoke(app, ["generate", *args, "--quiet"])
+    assert result.exit_code == 2
+    assert words in " ".join(result.output.split())
+
+
+def test_doctor_lists_the_system_parts():
+    result = runner.invoke(app, ["doctor"])
+    assert "FluidR3_GM SoundFont" in result.output
+    assert result.exit_code == 0, result.output  # make setup installs every required part
+
+
+def test_eval_reports_on_a_file(tmp_path):
+    out = tmp_path / "s.wav"
+    runner.invoke(app, ["generate", "rock", "-o", str(out), "--duration", "10", "--preset", "tiny", "--quiet",
+                        "--plan", str(tmp_path / "p.json")])
+    result = runner.invoke(app, ["eval", str(out), "--plan", str(tmp_path / "p.json"), "--json",
+                                 "--spectrogram", str(tmp_path / "spec.png")])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert abs(report["integrated_lufs"] + 14) <= 0.5
+    assert (tmp_path / "spec.png").stat().st_size > 1000
