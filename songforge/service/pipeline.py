@@ -1,0 +1,277 @@
+"""Runs one job: the engine in a worker process, progress back to the lifecycle, assets to blobs.
+
+Two halves. :func:`run_in_child` runs in the worker process: it rebuilds the
+:class:`~songforge.models.SongRequest` from the stored dict, calls ``generate`` (by default
+:func:`songforge.engine.song.make_song`, imported lazily) with progress and chunk callbacks that
+become messages to the parent, writes the assets into the blob store and returns a JSON-safe dict.
+:class:`Pipeline` runs in the service process: it starts jobs, turns the messages into lifecycle
+progress / first_ready / chunk events, and turns each outcome into succeeded, failed or a retry.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import logging
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from songforge.config import Settings
+from songforge.errors import GenerationFailed, SongforgeError
+from songforge.models import AudioFormat, JobStatus, SongRequest
+from songforge.queue.retry import Retry
+from songforge.queue.worker import (
+    CANCELLED,
+    CRASH,
+    DONE,
+    ERROR,
+    SHUTDOWN,
+    TIMEOUT,
+    Outcome,
+    Task,
+    emit,
+    end_of_job,
+)
+from songforge.service.lifecycle import MAX_ATTEMPTS, IllegalTransition, Lifecycle
+from songforge.storage.blobs import FileBlobStore
+
+__all__ = [
+    "Pipeline",
+    "Generate",
+    "run_in_child",
+    "store_assets",
+    "request_to_dict",
+    "request_from_dict",
+    "failure_of",
+    "ENGINE_MODULE",
+]
+
+log = logging.getLogger(__name__)
+
+ENGINE_MODULE = "songforge.engine.song"
+Generate = Callable[..., Any]
+_MSG_PROGRESS, _MSG_CHUNK = "progress", "chunk"
+_CRASH_RETRY_DEFER_S = 1.0
+
+
+def request_to_dict(request: SongRequest) -> dict[str, Any]:
+    """A SongRequest as a JSON-safe dict (the form jobs store)."""
+    data = dataclasses.asdict(request)
+    data["format"] = request.format.value
+    return data
+
+
+def request_from_dict(data: dict[str, Any]) -> SongRequest:
+    """The SongRequest stored by :func:`request_to_dict` (unknown keys are ignored)."""
+    names = {f.name for f in dataclasses.fields(SongRequest)}
+    return SongRequest(**{k: v for k, v in data.items() if k in names})
+
+
+def failure_of(exc: BaseException) -> dict[str, str]:
+    """Reason code and message for a failed generation."""
+    if isinstance(exc, GenerationFailed):
+        return {"reason": exc.reason, "message": exc.message}
+    if isinstance(exc, SongforgeError):
+        return {"reason": exc.code, "message": exc.message}
+    return {"reason": "engine_error", "message": f"{type(exc).__name__}: {exc}"}
+
+
+def _default_generate() -> Generate:
+    from songforge.engine.song import make_song
+
+    return make_song
+
+
+def run_in_child(
+    job_id: str, request_data: dict[str, Any], preset: str, blob_root: str, generate: Generate | None
+) -> dict[str, Any]:
+    """Generate one job's song in a worker process; returns ``{"ok": True, "result": {...}}`` or
+    ``{"ok": False, "reason": ..., "message": ...}`` (JSON-safe, never raises)."""
+    try:
+        request = request_from_dict(request_data)
+        result = (generate or _default_generate())(
+            request,
+            preset=preset,
+            on_progress=lambda stage, fraction: emit((_MSG_PROGRESS, job_id, str(stage), float(fraction))),
+            on_chunk=lambda data: emit((_MSG_CHUNK, job_id, bytes(data))),
+        )
+        summary = store_assets(result, request=request, blobs=FileBlobStore(blob_root), job_id=job_id)
+        return {"ok": True, "result": summary}
+    except Exception as exc:
+        log.error("job %s failed:\n%s", job_id, traceback.format_exc())
+        return {"ok": False, **failure_of(exc)}
+    finally:
+        end_of_job(job_id)
+
+
+def store_assets(result: Any, *, request: SongRequest, blobs: FileBlobStore, job_id: str) -> dict[str, Any]:
+    """Write the song and its extras under ``<job_id>/``; returns the job's result dict.
+
+    ``result`` is a :class:`songforge.engine.song.SongResult` (or anything with its attributes).
+    """
+    song_key = f"{job_id}/song.{AudioFormat.parse(request.format).value}"
+    assets: dict[str, Any] = {"song": song_key}
+    size_bytes = blobs.put(song_key, result.encoded)
+    if request.want_stems and getattr(result, "stems", None):
+        assets["stems"] = _put_stems(result, blobs=blobs, job_id=job_id)
+    midi = _midi_of(result) if request.want_midi else None
+    if midi:
+        assets["midi"] = _put(blobs, f"{job_id}/song.mid", midi)
+    plan = _plan_json_of(result)
+    if plan:
+        assets["plan"] = _put(blobs, f"{job_id}/plan.json", plan.encode())
+    timings = getattr(result, "word_timings", None) if request.want_timings else None
+    if timings:
+        assets["timings"] = _put(blobs, f"{job_id}/timings.json", json.dumps(timings).encode())
+    return {
+        "assets": assets,
+        "media_type": result.media_type,
+        "size_bytes": size_bytes,
+        "duration_s": round(float(result.duration_s), 3),
+        "seed": int(result.seed),
+        "format": request.format.value,
+        "sample_rate_hz": request.sample_rate_hz,
+        "channels": request.channels,
+        "lyrics": getattr(result, "lyrics", None) or request.lyrics,
+        "engine_timings_s": dict(getattr(result, "timings_s", None) or {}),
+    }
+
+
+def _put(blobs: FileBlobStore, key: str, data: bytes) -> str:
+    blobs.put(key, data)
+    return key
+
+
+def _put_stems(result: Any, *, blobs: FileBlobStore, job_id: str) -> dict[str, str]:
+    import soundfile as sf
+
+    keys = {}
+    for name, audio in result.stems.items():
+        buf = io.BytesIO()
+        sf.write(buf, audio, result.sample_rate_hz, format="WAV", subtype="PCM_24")
+        keys[name] = _put(blobs, f"{job_id}/stems/{name}.wav", buf.getvalue())
+    return keys
+
+
+def _midi_of(result: Any) -> bytes | None:
+    if callable(getattr(result, "midi_bytes", None)):
+        return bytes(result.midi_bytes())
+    return getattr(result, "midi", None)
+
+
+def _plan_json_of(result: Any) -> str | None:
+    if callable(getattr(result, "plan_json", None)):
+        return str(result.plan_json())
+    plan = getattr(result, "plan", None)
+    return json.dumps(plan) if isinstance(plan, dict) else None
+
+
+class Pipeline:
+    """The worker pool's :class:`~songforge.queue.worker.JobRunner` for songs.
+
+    Parameters
+    ----------
+    settings : preset and blob root.
+    lifecycle : every status change goes through it.
+    blobs : where assets go.
+    generate : the engine entry point, a module-level callable with ``make_song``'s signature;
+        ``None`` imports :func:`songforge.engine.song.make_song` in the worker process.
+    """
+
+    def __init__(
+        self, settings: Settings, lifecycle: Lifecycle, blobs: FileBlobStore, *, generate: Generate | None = None
+    ) -> None:
+        self.settings = settings
+        self.lifecycle = lifecycle
+        self.store = lifecycle.store
+        self.blobs = blobs
+        self.generate = generate
+        self._offsets: dict[str, int] = {}
+
+    def warm_imports(self) -> tuple[str, ...]:
+        return () if self.generate is not None else (ENGINE_MODULE,)
+
+    def start(self, job_id: str) -> Task | None:
+        """Mark the job running and say what to run; ``None`` if it was cancelled meanwhile."""
+        try:
+            job = self.lifecycle.start(job_id)
+        except IllegalTransition:
+            return None
+        self._offsets[job_id] = 0
+        args = (job.id, job.request, self.settings.preset, str(self.blobs.root), self.generate)
+        return Task(run_in_child, args)
+
+    def on_message(self, job_id: str, message: tuple[Any, ...]) -> None:
+        """Progress -> lifecycle progress; the first chunk -> first_ready; chunks -> chunk events."""
+        if message[0] == _MSG_PROGRESS:
+            self.lifecycle.progress(job_id, stage=message[2], progress_pct=100.0 * message[3])
+        elif message[0] == _MSG_CHUNK:
+            self._on_chunk(job_id, message[2])
+
+    def _on_chunk(self, job_id: str, data: bytes) -> None:
+        offset = self._offsets.get(job_id, 0)
+        if offset == 0 and self.store.get(job_id).status == JobStatus.RUNNING:
+            try:
+                self.lifecycle.first_ready(job_id)
+            except IllegalTransition:  # cancelled meanwhile
+                return
+        self.lifecycle.chunk(job_id, data, offset=offset)
+        self._offsets[job_id] = offset + len(data)
+
+    def is_cancelled(self, job_id: str) -> bool:
+        return self.store.get(job_id).status == JobStatus.CANCELLED
+
+    def finish(self, job_id: str, outcome: Outcome) -> Retry | None:
+        """Turn how the run ended into a status; returns a :class:`Retry` when it should run again."""
+        self._offsets.pop(job_id, None)
+        handler = {
+            DONE: self._done, ERROR: self._error, CRASH: self._crashed, TIMEOUT: self._timed_out,
+            CANCELLED: self._discard, SHUTDOWN: self._shutdown,
+        }[outcome.kind]
+        return handler(job_id, outcome)
+
+    def recover(self) -> None:
+        """At startup: jobs left running by a crashed process are retried once, then failed."""
+        for job in self.store.list_jobs(statuses=[JobStatus.RUNNING, JobStatus.FIRST_READY]):
+            self._crashed(job.id, Outcome(CRASH))
+
+    def _done(self, job_id: str, outcome: Outcome) -> None:
+        reply = outcome.value
+        if reply.get("ok"):
+            self._settle(job_id, lambda: self.lifecycle.succeed(job_id, reply["result"]), keep=True)
+        else:
+            self._settle(job_id, lambda: self.lifecycle.fail(job_id, code=reply["reason"], message=reply["message"]))
+
+    def _error(self, job_id: str, outcome: Outcome) -> None:
+        failure = failure_of(outcome.value)
+        self._settle(job_id, lambda: self.lifecycle.fail(job_id, code=failure["reason"], message=failure["message"]))
+
+    def _timed_out(self, job_id: str, outcome: Outcome) -> None:
+        message = f"the job ran longer than {self.settings.job_timeout_s:g} s"
+        self._settle(job_id, lambda: self.lifecycle.fail(job_id, code="timeout", message=message))
+
+    def _crashed(self, job_id: str, outcome: Outcome) -> Retry | None:
+        if self.store.get(job_id).attempts < MAX_ATTEMPTS:
+            self._settle(job_id, lambda: self.lifecycle.requeue(job_id, reason="worker_lost"))
+            return Retry(defer_s=_CRASH_RETRY_DEFER_S, reason="worker_lost")
+        message = f"the worker process died {MAX_ATTEMPTS} times running this job"
+        self._settle(job_id, lambda: self.lifecycle.fail(job_id, code="worker_lost", message=message))
+        return None
+
+    def _shutdown(self, job_id: str, outcome: Outcome) -> Retry | None:
+        self._settle(job_id, lambda: self.lifecycle.requeue(job_id, reason="shutdown", count_attempt=False))
+        return Retry(defer_s=0.0, reason="shutdown")
+
+    def _discard(self, job_id: str, outcome: Outcome | None = None) -> None:
+        self.blobs.delete_prefix(job_id)
+
+    def _settle(self, job_id: str, change: Callable[[], object], *, keep: bool = False) -> None:
+        """Apply a final change; if the job was cancelled meanwhile its files are discarded."""
+        try:
+            change()
+        except IllegalTransition:
+            keep = False
+        if not keep:
+            self._discard(job_id)

@@ -1,0 +1,127 @@
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+
+from songforge.errors import NotFound
+from songforge.models import JobStatus
+from songforge.storage.jobs import ApiKeyRecord, Job, SqlJobStore, new_job_id, utc_now
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = SqlJobStore(f"sqlite:///{tmp_path / 'jobs.db'}")
+    yield s
+    s.close()
+
+
+def _job(**kw) -> Job:
+    return Job(id=new_job_id(), request={"prompt": "a song", "seed": 7}, **kw)
+
+
+def test_create_get_roundtrip_keeps_json_and_utc(store):
+    job = store.create(_job(callback_url="https://example.com/cb", variation_index=1))
+    got = store.get(job.id)
+    assert got.request == {"prompt": "a song", "seed": 7}
+    assert got.status == JobStatus.QUEUED and got.variation_index == 1
+    assert got.created_at.utcoffset() == timedelta(0)
+    assert got.to_dict()["status"] == "queued"
+
+
+def test_get_unknown_raises_not_found(store):
+    with pytest.raises(NotFound):
+        store.get("nope")
+
+
+def test_update_sets_fields_but_never_status(store):
+    job = store.create(_job())
+    updated = store.update(job.id, stage="render", progress_pct=40.0, result={"seed": 1})
+    assert (updated.stage, updated.progress_pct, updated.result) == ("render", 40.0, {"seed": 1})
+    assert updated.updated_at >= job.updated_at
+    with pytest.raises(ValueError):
+        store.update(job.id, status=JobStatus.RUNNING)
+
+
+def test_transition_is_compare_and_set(store):
+    job = store.create(_job())
+    moved = store.transition(job.id, from_statuses=[JobStatus.QUEUED], to_status=JobStatus.RUNNING)
+    assert moved is not None and moved.status == JobStatus.RUNNING
+    again = store.transition(job.id, from_statuses=[JobStatus.QUEUED], to_status=JobStatus.RUNNING)
+    assert again is None
+
+
+def test_list_filters_by_status_owner_and_age(store):
+    a = store.create(_job(owner_key_id="k1"))
+    b = store.create(_job(owner_key_id="k2"))
+    store.transition(b.id, from_statuses=[JobStatus.QUEUED], to_status=JobStatus.CANCELLED)
+    assert [j.id for j in store.list_jobs(statuses=[JobStatus.QUEUED])] == [a.id]
+    assert [j.id for j in store.list_jobs(owner_key_id="k2")] == [b.id]
+    assert store.list_jobs(created_before=utc_now() - timedelta(days=1)) == []
+    assert store.count_active("k1") == 1 and store.count_active("k2") == 0
+
+
+def test_claim_is_atomic_across_threads(store):
+    ids = {store.create(_job()).id for _ in range(20)}
+    claimed: list[str] = []
+    lock = threading.Lock()
+
+    def worker():
+        while (job := store.claim_next()) is not None:
+            with lock:
+                claimed.append(job.id)
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(claimed) == sorted(ids)  # every job claimed exactly once
+
+
+def test_claim_order_release_and_not_before(store):
+    first, second = store.create(_job()), store.create(_job())
+    assert store.claim_next().id == first.id
+    store.release_claim(first.id, not_before=utc_now() + timedelta(hours=1))
+    assert store.claim_next().id == second.id
+    assert store.claim_next() is None
+    store.release_claim(first.id)
+    assert store.claim_next().id == first.id
+
+
+def test_stale_claims_are_released(store):
+    job = store.create(_job())
+    store.claim_next()
+    assert store.release_stale_claims() == 1
+    assert store.claim_next().id == job.id
+
+
+def test_jobs_survive_a_new_store_over_the_same_file(tmp_path):
+    url = f"sqlite:///{tmp_path / 'jobs.db'}"
+    first = SqlJobStore(url)
+    job = first.create(_job())
+    first.close()
+    assert SqlJobStore(url).get(job.id).request == job.request
+
+
+def test_sqlite_uses_wal(store):
+    with store.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+
+
+def test_api_keys_table(store):
+    rec = store.add_key(ApiKeyRecord(id="k1", name="ci", tier="free", key_hash="ab" * 32))
+    assert store.key_by_hash("ab" * 32) == rec
+    assert store.key_by_hash("cd" * 32) is None
+    assert store.revoke_key("k1").revoked_at is not None
+    assert [k.id for k in store.list_keys()] == ["k1"]
+    with pytest.raises(NotFound):
+        store.revoke_key("missing")
+
+
+def test_delete(store):
+    job = store.create(_job())
+    store.delete(job.id)
+    with pytest.raises(NotFound):
+        store.get(job.id)
