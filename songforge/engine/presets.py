@@ -33,7 +33,11 @@ __all__ = [
 ]
 
 SOUNDFONT_DIR_ENV = "SONGFORGE_SOUNDFONT_DIR"
-_SYSTEM_DIRS = (Path("/usr/share/sounds/sf2"), Path("/usr/share/sounds/sf3"), Path("/usr/share/soundfonts"))
+_SYSTEM_DIRS = (
+    Path("/usr/share/sounds/sf2"),
+    Path("/usr/share/sounds/sf3"),
+    Path("/usr/share/soundfonts"),
+)
 
 
 @dataclass(frozen=True)
@@ -47,10 +51,17 @@ class SoundFontInfo:
 
 
 SOUNDFONTS: dict[str, SoundFontInfo] = {
-    "fluidr3": SoundFontInfo("fluidr3", "FluidR3_GM.sf2", "fluid-soundfont-gm", "148 MB; fuller, wider; default"),
-    "timgm6mb": SoundFontInfo("timgm6mb", "TimGM6mb.sf2", "timgm6mb-soundfont", "6 MB; thin; tests and CI"),
+    "fluidr3": SoundFontInfo(
+        "fluidr3", "FluidR3_GM.sf2", "fluid-soundfont-gm", "148 MB; fuller, wider; default"
+    ),
+    "timgm6mb": SoundFontInfo(
+        "timgm6mb", "TimGM6mb.sf2", "timgm6mb-soundfont", "6 MB; thin; tests and CI"
+    ),
     "musescore": SoundFontInfo(
-        "musescore", "MuseScore_General.sf3", "musescore-general-soundfont", "86 MB; brightest; slow to load"
+        "musescore",
+        "MuseScore_General.sf3",
+        "musescore-general-soundfont",
+        "86 MB; brightest; slow to load",
     ),
 }
 DEFAULT_SOUNDFONT = "fluidr3"
@@ -84,7 +95,9 @@ def soundfont_path(name: str | os.PathLike[str] = DEFAULT_SOUNDFONT) -> Path:
         if path.is_file():
             return path
         known = ", ".join(SOUNDFONTS)
-        raise MissingDependency(f"SoundFont {str(name)!r} not found: give a file path or one of: {known}")
+        raise MissingDependency(
+            f"SoundFont {str(name)!r} not found: give a file path or one of: {known}"
+        )
     for directory in _search_dirs():
         candidate = directory / info.filename
         if candidate.is_file():
@@ -122,7 +135,12 @@ class Preset:
 PRESETS: dict[str, Preset] = {
     "default": Preset("default"),
     "tiny": Preset(
-        "tiny", soundfont="timgm6mb", mp3_quality=7, default_duration_s=12.0, max_form_sections=3, render_tail_s=1.0
+        "tiny",
+        soundfont="timgm6mb",
+        mp3_quality=7,
+        default_duration_s=12.0,
+        max_form_sections=3,
+        render_tail_s=1.0,
     ),
 }
 
@@ -133,4 +151,6 @@ def get_preset(name: str = "default") -> Preset:
         return PRESETS[name]
     except KeyError:
         allowed = ", ".join(PRESETS)
-        raise InvalidRequest(f"unknown preset {name!r}; use one of: {allowed}", field="preset", limit=allowed) from None
+        raise InvalidRequest(
+            f"unknown preset {name!r}; use one of: {allowed}", field="preset", limit=allowed
+        ) from None

@@ -23,7 +23,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from songforge.errors import SongforgeError
+from songforge.errors import Conflict
 from songforge.models import JobStatus
 from songforge.storage.jobs import Job, JobStore
 
@@ -56,14 +56,10 @@ TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
 }
 
 
-class IllegalTransition(SongforgeError):
-    """A status change the lifecycle does not allow (e.g. cancelling a finished job).
-
-    TODO(lead): move into ``songforge.errors`` (as ``Conflict``) to keep one exception tree.
-    """
+class IllegalTransition(Conflict):
+    """A status change the lifecycle does not allow (e.g. cancelling a finished job)."""
 
     code = "illegal_transition"
-    http_status = 409
 
     def __init__(self, message: str, *, current: JobStatus, wanted: JobStatus) -> None:
         super().__init__(message)

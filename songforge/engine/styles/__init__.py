@@ -20,16 +20,22 @@ Schema of a style file (every key is required unless marked optional)::
     minor.verse = [["i","VI","III","VII"]]  # fall back to verse); grammar of one chord:
                                       # [b|#]NUMERAL[o|+][7|maj7|9|sus2|sus4|add9|6][/[b|#]NUMERAL]
 
-    [drums]                           # step grids: 16 steps per bar in x/4 (16ths), 12 in 6/8
+    [drums]                           # step grids, one step = a 16th note: 16 steps per bar in
+                                      # 4/4, 12 in 3/4 and 6/8 (see [drums_triple]), 24 in 12/8
     kit = 0                           # GM drum kit program
     [drums.verse]                     # one table per section kind (others fall back to verse);
     kick = "x-------x-o-----"         # x = accent, o = normal, . = ghost, - = rest
     snare = "----x-------x---"        # lane names: kick snare rim clap hat open_hat ride
     hat = "o-o-o-o-o-o-o-o-"          # crash tom_hi tom_mid tom_lo shaker tambourine cowbell
 
+    [drums_triple]                    # optional: 12-step grids (3/4 and 6/8 bars in 16ths),
+    [drums_triple.verse]              # same section keys and lanes as [drums]; styles that
+    kick = "x-----------"             # list a 3/4 or 6/8 meter give one
+
     [bass]
     patterns = ["R-------R---5---"]   # steps: R root, 3 third, 5 fifth, 8 octave, 7 seventh,
                                       # a approach note to the next chord, - hold/rest
+    patterns_triple = ["R-----5-----"]  # optional: 12-step patterns for 3/4 and 6/8
     [instruments]                     # GM programs per role, first = default
     lead = [80]                       # roles: lead chords pad bass arp counter (may be empty)
     ...
@@ -47,7 +53,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Style", "load_style", "style_names", "all_styles", "DRUM_LANES"]
+__all__ = ["Style", "load_style", "style_names", "all_styles", "steps_for_meter", "DRUM_LANES"]
 
 _DIR = Path(__file__).parent
 
@@ -98,6 +104,8 @@ class Style:
     bass: dict[str, Any]
     instruments: dict[str, list[int]]
     mix: dict[str, float] = field(default_factory=dict)
+    drums_triple: dict[str, Any] = field(default_factory=dict)
+    bass_triple: list[str] = field(default_factory=list)
 
     def progressions_for(self, mode: str, section_kind: str) -> list[list[str]]:
         """Progressions for ``mode`` ("major"/"minor") and a section kind, falling back to verse."""
@@ -112,6 +120,43 @@ class Style:
     @property
     def steps_per_bar(self) -> int:
         return len(next(iter(self.drum_pattern("verse").values())))
+
+    def drum_pattern_for(self, meter: tuple[int, int], section_kind: str) -> dict[str, str]:
+        """Drum lanes -> step strings (one step = a 16th note) sized for one bar of ``meter``.
+
+        Triple bars (3/4, 6/8: 12 steps) use ``[drums_triple]`` when the style has it, else the
+        first 12 steps of the 4/4 grid; 12/8 bars (24 steps) play the 12-step grid twice. Other
+        meters cut or repeat the 4/4 grid to ``16 * num / den`` steps.
+        """
+        steps = steps_for_meter(meter)
+        if steps % 12 == 0 and steps % 16 != 0 and self.drums_triple:
+            table = self.drums_triple
+            pattern = table.get(section_kind) or table.get("verse") or self.drum_pattern(section_kind)
+        else:
+            pattern = self.drum_pattern(section_kind)
+        return {lane: _fit_steps(grid, steps) for lane, grid in pattern.items()}
+
+    def bass_patterns_for(self, meter: tuple[int, int]) -> list[str]:
+        """Bass step patterns sized for one bar of ``meter`` (same rules as ``drum_pattern_for``)."""
+        steps = steps_for_meter(meter)
+        if steps % 12 == 0 and steps % 16 != 0 and self.bass_triple:
+            patterns = self.bass_triple
+        else:
+            patterns = list(self.bass["patterns"])
+        return [_fit_steps(p, steps) for p in patterns]
+
+
+def steps_for_meter(meter: tuple[int, int]) -> int:
+    """Sixteenth-note steps in one bar: 4/4 -> 16, 3/4 and 6/8 -> 12, 12/8 -> 24."""
+    num, den = meter
+    return max(1, round(16 * num / den))
+
+
+def _fit_steps(grid: str, steps: int) -> str:
+    """Cut a step string to ``steps`` or repeat it until it is that long."""
+    if len(grid) >= steps:
+        return grid[:steps]
+    return (grid * (steps // len(grid) + 1))[:steps]
 
 
 def _from_toml(data: dict[str, Any]) -> Style:
@@ -132,6 +177,8 @@ def _from_toml(data: dict[str, Any]) -> Style:
         bass=data["bass"],
         instruments={k: list(v) for k, v in data["instruments"].items()},
         mix=dict(data.get("mix", {})),
+        drums_triple=dict(data.get("drums_triple", {})),
+        bass_triple=list(data["bass"].get("patterns_triple", [])),
     )
 
 
