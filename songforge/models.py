@@ -104,7 +104,7 @@ class SongRequest:
     gender: str | None = None
     duration_s: float | None = None
     seed: int | None = None
-    format: AudioFormat = AudioFormat.MP3
+    format: AudioFormat | str = AudioFormat.MP3
     sample_rate_hz: int = 48000
     bitrate_kbps: int = 256
     channels: int = 2

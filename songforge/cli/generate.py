@@ -45,8 +45,8 @@ def generate(
         write_exports(result, stems_dir=stems, midi_path=midi, plan_path=plan)
     p = result.plan
     console.print(
-        f"[green]wrote[/] {output} ({result.duration_s:.1f} s, {p.genre}, "  # type: ignore[attr-defined]
-        f"{p.tempo_bpm:.0f} BPM, {result.score.key_name}, seed {result.seed}) "  # type: ignore[attr-defined]
+        f"[green]wrote[/] {output} ({result.duration_s:.1f} s, {p.genre}, "
+        f"{p.tempo_bpm:.0f} BPM, {result.score.key_name}, seed {result.seed}) "
         f"in {result.timings_s['total']:.1f} s"
     )
 

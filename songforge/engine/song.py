@@ -15,9 +15,11 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
+from songforge.engine.plan import SongPlan
 from songforge.engine.score import PITCH_CLASSES, Score
 from songforge.models import AudioFormat, SongRequest, Stage
 
@@ -34,6 +36,7 @@ MEDIA_TYPES = {
 
 ProgressFn = Callable[[str, float], None]
 ChunkFn = Callable[[bytes], None]
+T = TypeVar("T")
 
 
 @dataclass
@@ -49,7 +52,7 @@ class SongResult:
     """
 
     request: SongRequest
-    plan: object
+    plan: SongPlan
     score: Score
     audio: np.ndarray
     sample_rate_hz: int
@@ -85,7 +88,7 @@ class _Clock:
         self._t0 = time.perf_counter()
         self._done = 0.0
 
-    def run(self, stage: Stage, fn: Callable[[], object], *, label: str | None = None) -> object:
+    def run(self, stage: Stage, fn: Callable[[], T], *, label: str | None = None) -> T:
         """Run ``fn`` as (part of) ``stage``; its wall time is recorded under ``label``."""
         if self.on_progress:
             self.on_progress(stage.value, self._done)
@@ -135,11 +138,16 @@ def make_song(
         request = request.with_(duration_s=float(settings.default_duration_s))
     clock = _Clock(on_progress)
     plan = clock.run(Stage.COMPOSE, lambda: plan_song(request, seed=seed), label="plan")
-    score: Score = clock.run(Stage.COMPOSE, lambda: compose(plan))  # type: ignore[assignment]
-    stems = clock.run(Stage.RENDER, lambda: _render(score, soundfont=settings.soundfont))
-    mixed, processed = clock.run(Stage.MIX, lambda: _mix(stems, score=score, plan=plan))  # type: ignore[misc]
+    score = clock.run(Stage.COMPOSE, lambda: compose(plan))
+    stems = clock.run(
+        Stage.RENDER, lambda: _render(score, soundfont=settings.soundfont, tail_s=settings.render_tail_s)
+    )
+    mixed, processed = clock.run(Stage.MIX, lambda: _mix(stems, score=score, plan=plan))
     encoded = clock.run(
-        Stage.ENCODE, lambda: _encode_sections(mixed, score=score, request=request, clock=clock, on_chunk=on_chunk)
+        Stage.ENCODE,
+        lambda: _encode_sections(
+            mixed, score=score, request=request, mp3_quality=settings.mp3_quality, clock=clock, on_chunk=on_chunk
+        ),
     )
     clock.total()
     return SongResult(
@@ -148,27 +156,27 @@ def make_song(
         score=score,
         audio=mixed,
         sample_rate_hz=MASTER_SAMPLE_RATE_HZ,
-        encoded=encoded,  # type: ignore[arg-type]
-        media_type=MEDIA_TYPES[request.format],
+        encoded=encoded,
+        media_type=MEDIA_TYPES[AudioFormat.parse(request.format)],
         stems=processed,
         seed=seed,
         timings_s=clock.timings_s,
     )
 
 
-def _render(score: Score, *, soundfont: str) -> dict[str, np.ndarray]:
+def _render(score: Score, *, soundfont: str, tail_s: float) -> dict[str, np.ndarray]:
     from songforge.engine.render import render_stems
 
-    return render_stems(score, sample_rate_hz=MASTER_SAMPLE_RATE_HZ, soundfont=soundfont)
+    return render_stems(score, sample_rate_hz=MASTER_SAMPLE_RATE_HZ, soundfont=soundfont, tail_s=tail_s)
 
 
-def _mix(stems: dict[str, np.ndarray], *, score: Score, plan: object) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+def _mix(stems: dict[str, np.ndarray], *, score: Score, plan: SongPlan) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Mix and master; returns the master and the processed stems."""
     from songforge.engine.mix import master, mix_stems
     from songforge.engine.styles import load_style
 
     roles = {p.name: p.role for p in score.parts if p.name in stems}
-    style_mix = load_style(plan.genre).mix  # type: ignore[attr-defined]
+    style_mix = load_style(plan.genre).mix
     mixed, processed = mix_stems(stems, roles=roles, sample_rate_hz=MASTER_SAMPLE_RATE_HZ, style_mix=style_mix)
     return master(mixed, sample_rate_hz=MASTER_SAMPLE_RATE_HZ), processed
 
@@ -183,7 +191,8 @@ def _section_bounds(score: Score, n_samples: int) -> list[tuple[int, int]]:
 
 
 def _encode_sections(
-    audio: np.ndarray, *, score: Score, request: SongRequest, clock: _Clock, on_chunk: ChunkFn | None
+    audio: np.ndarray, *, score: Score, request: SongRequest, mp3_quality: int, clock: _Clock,
+    on_chunk: ChunkFn | None,
 ) -> bytes:
     """Encode section by section with a streaming encoder; every piece goes to ``on_chunk``."""
     from songforge.engine.encode import StreamEncoder, encode
@@ -192,7 +201,7 @@ def _encode_sections(
         data = encode(
             audio, sample_rate_hz=MASTER_SAMPLE_RATE_HZ, format=request.format,
             out_sample_rate_hz=request.sample_rate_hz, channels=request.channels,
-            bitrate_kbps=request.bitrate_kbps,
+            bitrate_kbps=request.bitrate_kbps, mp3_quality=mp3_quality,
         )
         clock.mark("first_chunk")
         if on_chunk:
@@ -201,7 +210,7 @@ def _encode_sections(
     encoder = StreamEncoder(
         format=request.format, sample_rate_hz=MASTER_SAMPLE_RATE_HZ,
         out_sample_rate_hz=request.sample_rate_hz, channels=request.channels,
-        bitrate_kbps=request.bitrate_kbps, total_frames=audio.shape[0],
+        bitrate_kbps=request.bitrate_kbps, total_frames=audio.shape[0], mp3_quality=mp3_quality,
     )
     pieces: list[bytes] = []
     for start, end in _section_bounds(score, audio.shape[0]):
@@ -215,11 +224,11 @@ def _encode_sections(
     return b"".join(pieces)
 
 
-def plan_to_json(plan: object, score: Score, *, seed: int, duration_s: float) -> str:
+def plan_to_json(plan: SongPlan, score: Score, *, seed: int, duration_s: float) -> str:
     """The plan as JSON: genre, tempo, key, meter, instruments and sections with times in seconds."""
     import pretty_midi
 
-    data = dict(plan.to_dict())  # type: ignore[attr-defined]
+    data = dict(plan.to_dict())
     data.update(
         seed=seed,
         duration_s=round(duration_s, 3),
@@ -227,7 +236,7 @@ def plan_to_json(plan: object, score: Score, *, seed: int, duration_s: float) ->
         quarter_bpm=score.tempo_bpm,
         instruments=[
             {"role": role, "program": prog, "name": pretty_midi.program_to_instrument_name(prog)}
-            for role, prog in data["instruments"]  # type: ignore[union-attr]
+            for role, prog in plan.instruments
         ],
         parts=[{"name": p.name, "role": p.role, "program": p.program, "is_drum": p.is_drum} for p in score.parts],
         sections=[
