@@ -80,6 +80,7 @@ def arrange(
     bass: Sequence[Note],
     drums: Sequence[Note],
     rng: np.random.Generator,
+    lead: Sequence[Note] | None = None,
 ) -> tuple[Part, ...]:
     """Turn the composed lines into one Part per ``plan.instruments`` entry.
 
@@ -89,7 +90,10 @@ def arrange(
     plan : instruments, swing, meter, tempo, excluded roles.
     style : a ``Style`` (comping family by its name, ``humanize_ms``, drum kit).
     melody, bass, drums : the lines from ``write_melody``, ``write_bass`` and ``write_drums``.
+        ``melody`` is the tune the counter line and harmony follow.
     rng : numpy.random.Generator (humanising).
+    lead : what the ``lead`` instrument plays; defaults to ``melody`` (a sung song passes the
+        melody of its instrumental sections only, so the lead never doubles the singer).
 
     Returns
     -------
@@ -97,7 +101,7 @@ def arrange(
         In ``plan.instruments`` order, names unique (``"chords"``, ``"chords2"``...). A drum part
         is left out only when ``"drums"`` is in ``plan.excluded_roles``.
     """
-    ctx = _Ctx(sections, plan=plan, style=style, melody=melody, bass=bass, drums=drums)
+    ctx = _Ctx(sections, plan=plan, style=style, melody=melody, bass=bass, drums=drums, lead=lead)
     roles = [r for r, _ in plan.instruments]
     parts = []
     for k, (role, program) in enumerate(plan.instruments):
@@ -128,11 +132,12 @@ def _pan(role: str, *, repeat: int) -> float:
 class _Ctx:
     """Everything the role writers share."""
 
-    def __init__(self, sections, *, plan, style, melody, bass, drums) -> None:
+    def __init__(self, sections, *, plan, style, melody, bass, drums, lead=None) -> None:
         self.sections = tuple(sections)
         self.plan = plan
         self.style = style
         self.melody = tuple(melody)
+        self.lead = self.melody if lead is None else tuple(lead)
         self.bass = tuple(bass)
         self.drums = tuple(drums)
         self.chords = [c for s in self.sections for c in s.chords]
@@ -151,7 +156,7 @@ def _lines(role: str, *, repeat: int, ctx: _Ctx) -> list[Note]:
     writers: dict[str, Callable[..., list[Note]]] = {
         "drums": lambda **_: list(ctx.drums),
         "bass": lambda **_: list(ctx.bass),
-        "lead": lambda **_: list(ctx.melody),
+        "lead": lambda **_: list(ctx.lead),
         "vocal": lambda **_: list(ctx.melody),
         "chords": _comp,
         "arp": _arp,

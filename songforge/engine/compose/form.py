@@ -15,7 +15,7 @@ from songforge.engine.compose._theory import bar_beats
 from songforge.engine.plan import SongPlan
 from songforge.engine.score import Section
 
-__all__ = ["plan_form", "bar_count", "BASE_ENERGY"]
+__all__ = ["plan_form", "bar_count", "section_energy", "BASE_ENERGY"]
 
 BASE_ENERGY = {
     "intro": 0.3,
@@ -26,6 +26,11 @@ BASE_ENERGY = {
     "solo": 0.75,
     "inst": 0.6,
     "outro": 0.35,
+    "post_chorus": 0.7,
+    "hook": 0.8,
+    "build_up": 0.65,
+    "break": 0.4,
+    "interlude": 0.45,
 }
 """Energy of each section kind before scaling by the plan's energy."""
 
@@ -132,6 +137,11 @@ def _grow(body: list[tuple[str, int]], extra_bars: int, *, rng: np.random.Genera
         i = order[j % len(order)]
         body[i] = (body[i][0], body[i][1] + 4)
     return body
+
+
+def section_energy(kind: str, *, index: int, n_choruses: int, plan: SongPlan) -> float:
+    """Energy 0-1 of the ``index``-th (0-based) section of ``kind``; later choruses build up."""
+    return _energy(kind, index=index, n_choruses=n_choruses, plan=plan)
 
 
 def _energy(kind: str, *, index: int, n_choruses: int, plan: SongPlan) -> float:
