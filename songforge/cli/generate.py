@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from songforge.cli.common import console, fail_cleanly, stage_progress
+from songforge.errors import InvalidRequest
 
 __all__ = ["generate"]
 
@@ -24,16 +27,33 @@ def generate(
     stems: Annotated[Path | None, typer.Option("--stems", help="Folder for one WAV per stem.")] = None,
     midi: Annotated[Path | None, typer.Option("--midi", help="Write the score as a MIDI file.")] = None,
     plan: Annotated[Path | None, typer.Option("--plan", help="Write the plan as JSON.")] = None,
+    lyrics: Annotated[str | None, typer.Option("--lyrics", help="Lyrics file with [Verse]/[Chorus] tags, or - for stdin.")] = None,
+    gender: Annotated[str | None, typer.Option("--gender", help="Singer: female or male.")] = None,
+    instrumental: Annotated[bool, typer.Option("--instrumental", help="No vocals.")] = False,
+    timings: Annotated[Path | None, typer.Option("--timings", help="Write word timings (.lrc or .json).")] = None,
     preset: Annotated[str, typer.Option("--preset", help="Engine preset: default or tiny.")] = "default",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
+    server: Annotated[str | None, typer.Option("--server", help="Make it on this songforge server (URL).")] = None,
+    api_key: Annotated[str | None, typer.Option("--api-key", envvar="SONGFORGE_API_KEY", help="Key for --server.")] = None,
 ) -> None:
-    """Generate an instrumental song from PROMPT and write it to -o."""
+    """Generate a song from PROMPT (sung when --lyrics are given) and write it to -o (here, or on --server)."""
+    if server:
+        fields = dict(
+            instrumental=True, duration_s=duration, seed=seed, format=format or _format_from_suffix(output),
+            sample_rate_hz=sample_rate, bitrate_kbps=bitrate, channels=channels, stems=stems is not None,
+            midi=midi is not None,
+        )
+        _generate_on_server(server, api_key, prompt, fields, output=output, stems=stems, midi=midi, plan=plan,
+                            quiet=quiet)
+        return
     from songforge.engine.song import make_song, write_exports
     from songforge.models import SongRequest
 
     with fail_cleanly():
+        lyrics_text = _read_lyrics(lyrics)
         request = SongRequest(
-            prompt=prompt, instrumental=True, duration_s=duration, seed=seed,
+            prompt=prompt, lyrics=lyrics_text, instrumental=instrumental or not _sings(lyrics_text),
+            gender=gender, duration_s=duration, seed=seed,
             format=format or _format_from_suffix(output), sample_rate_hz=sample_rate,
             bitrate_kbps=bitrate, channels=channels,
         )
@@ -42,7 +62,7 @@ def generate(
         from songforge.storage.atomic import atomic_write_bytes
 
         atomic_write_bytes(output, result.encoded)
-        write_exports(result, stems_dir=stems, midi_path=midi, plan_path=plan)
+        write_exports(result, stems_dir=stems, midi_path=midi, plan_path=plan, timings_path=timings)
     p = result.plan
     console.print(
         f"[green]wrote[/] {output} ({result.duration_s:.1f} s, {p.genre}, "
@@ -51,6 +71,50 @@ def generate(
     )
 
 
+def _read_lyrics(source: str | None) -> str | None:
+    """The lyric sheet from a file path, or from standard input for ``-``."""
+    if source is None:
+        return None
+    if source == "-":
+        return sys.stdin.read()
+    path = Path(source)
+    if not path.is_file():
+        raise InvalidRequest(f"lyrics file {source} does not exist", field="lyrics", limit="an existing file")
+    return path.read_text(encoding="utf-8")
+
+
+def _sings(lyrics_text: str | None) -> bool:
+    """Whether the song will be sung: with lyrics, or with lyrics written for the prompt."""
+    return lyrics_text is not None or importlib.util.find_spec("songforge.engine.songwriter") is not None
+
+
 def _format_from_suffix(path: Path) -> str:
     suffix = path.suffix.lower().lstrip(".")
     return {"raw": "pcm", "wave": "wav"}.get(suffix, suffix or "mp3")
+
+
+def _generate_on_server(
+    server: str, api_key: str | None, prompt: str, fields: dict[str, Any], *, output: Path,
+    stems: Path | None, midi: Path | None, plan: Path | None, quiet: bool,
+) -> None:
+    """Submit to the server, follow its events, download the song and the asked-for exports."""
+    from songforge.client import Client
+
+    with fail_cleanly(), Client(server, api_key=api_key) as client:
+        [job] = client.submit(prompt, **fields)
+        with stage_progress(enabled=not quiet) as on_progress:
+            for event in client.events(job["id"]):
+                if event.event == "progress" and event.data.get("stage"):
+                    on_progress(event.data["stage"], event.data["progress_pct"] / 100)  # type: ignore[operator]
+        view = client.get(job["id"])
+        client.download(view, output)
+        result = view["result"]
+        extras = [(midi, result.get("midi_url")), (plan, result.get("plan_url"))]
+        extras += [(stems / f"{name}.wav", url) for name, url in (result.get("stems") or {}).items()] if stems else []
+        for path, url in extras:
+            if path is not None and url:
+                client.download(view, path, url=url)
+    console.print(
+        f"[green]wrote[/] {output} ({result['duration_s']:.1f} s, seed {result['seed']}) from {server}, job {job['id']}"
+    )
+

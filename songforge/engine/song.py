@@ -13,19 +13,26 @@ import secrets
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
 from songforge.engine.plan import SongPlan
 from songforge.engine.score import PITCH_CLASSES, Score
+from songforge.engine.timings import LineTiming, build_line_timings, to_json, to_lrc
+from songforge.errors import FeatureUnavailable, InvalidRequest
 from songforge.models import AudioFormat, SongRequest, Stage
+
+if TYPE_CHECKING:
+    from songforge.engine.compose import VocalLine
+    from songforge.engine.lyrics import Lyrics
 
 __all__ = ["SongResult", "make_song", "plan_to_json", "write_exports", "MEDIA_TYPES"]
 
 MASTER_SAMPLE_RATE_HZ = 48000
+VOCAL_ROLES = ("vocal", "harmony_vocal")
 
 MEDIA_TYPES = {
     AudioFormat.MP3: "audio/mpeg",
@@ -49,6 +56,7 @@ class SongResult:
     encoded : the delivered file in the request's format, rate, bitrate and channels.
     stems : processed stems, name -> (n_samples, 2) float32; they sum to the pre-master mix.
     timings_s : wall seconds per stage, plus ``first_chunk`` (time to the first encoded audio).
+    lines : sung lines with word timings (``None`` for instrumentals).
     """
 
     request: SongRequest
@@ -61,7 +69,17 @@ class SongResult:
     stems: dict[str, np.ndarray]
     seed: int
     timings_s: dict[str, float] = field(default_factory=dict)
-    word_timings: list[dict[str, object]] | None = None
+    lines: list[LineTiming] | None = None
+
+    @property
+    def timings_json(self) -> str | None:
+        """Word- and line-level lyric timings as JSON (``None`` for instrumentals)."""
+        return to_json(self.lines) if self.lines is not None else None
+
+    @property
+    def timings_lrc(self) -> str | None:
+        """Lyric timings as LRC (``None`` for instrumentals)."""
+        return to_lrc(self.lines, title=self.score.title) if self.lines is not None else None
 
     @property
     def duration_s(self) -> float:
@@ -80,7 +98,8 @@ class SongResult:
 class _Clock:
     """Times stages and reports progress (stage name, fraction of the whole job 0-1)."""
 
-    _WEIGHTS = {Stage.COMPOSE: 0.025, Stage.RENDER: 0.45, Stage.MIX: 0.3, Stage.ENCODE: 0.2}
+    _WEIGHTS = {Stage.LYRICS: 0.02, Stage.COMPOSE: 0.03, Stage.RENDER: 0.35, Stage.VOCALS: 0.1, Stage.MIX: 0.3,
+                Stage.ENCODE: 0.2}
 
     def __init__(self, on_progress: ProgressFn | None) -> None:
         self.on_progress = on_progress
@@ -114,7 +133,7 @@ def make_song(
     on_progress: ProgressFn | None = None,
     on_chunk: ChunkFn | None = None,
 ) -> SongResult:
-    """Make one song for ``request``.
+    """Make one song for ``request``: sung when it has (or asks for) lyrics, else instrumental.
 
     Parameters
     ----------
@@ -127,21 +146,26 @@ def make_song(
     Returns
     -------
     SongResult with the master at 48 kHz stereo and the encoded file.
+
+    Raises
+    ------
+    InvalidRequest / ContentTooLong when the lyrics cannot be sung as asked (never truncated).
     """
-    from songforge.engine.compose import compose
     from songforge.engine.plan import plan_song
     from songforge.engine.presets import get_preset
 
     settings = get_preset(preset)
     seed = request.seed if request.seed is not None else secrets.randbelow(2**32)
-    if request.duration_s is None and settings.default_duration_s:
+    if request.duration_s is None and request.instrumental and settings.default_duration_s:
         request = request.with_(duration_s=float(settings.default_duration_s))
     clock = _Clock(on_progress)
-    plan = clock.run(Stage.COMPOSE, lambda: plan_song(request, seed=seed), label="plan")
-    score = clock.run(Stage.COMPOSE, lambda: compose(plan))
-    stems = clock.run(
-        Stage.RENDER, lambda: _render(score, soundfont=settings.soundfont, tail_s=settings.render_tail_s)
+    lyrics = None if request.instrumental else clock.run(
+        Stage.LYRICS, lambda: _lyrics_for(request, seed=seed), label="lyrics"
     )
+    plan = clock.run(Stage.COMPOSE, lambda: plan_song(request, seed=seed), label="plan")
+    score, vocal = clock.run(Stage.COMPOSE, lambda: _compose(plan, lyrics=lyrics, duration_s=request.duration_s))
+    stems, sung = _render_and_sing(score, vocal, plan=plan, seed=seed, tail_s=settings.render_tail_s,
+                                   soundfont=settings.soundfont, clock=clock)
     mixed, processed = clock.run(Stage.MIX, lambda: _mix(stems, score=score, plan=plan))
     encoded = clock.run(
         Stage.ENCODE,
@@ -161,7 +185,77 @@ def make_song(
         stems=processed,
         seed=seed,
         timings_s=clock.timings_s,
+        lines=sung,
     )
+
+
+def _lyrics_for(request: SongRequest, *, seed: int) -> Lyrics:
+    """The request's lyric sheet, or one written for its prompt."""
+    from songforge.engine.lyrics import parse_lyrics
+
+    if request.lyrics and request.lyrics.strip():
+        return parse_lyrics(request.lyrics)
+    try:
+        from songforge.engine.songwriter import write_lyrics
+    except ImportError:
+        raise FeatureUnavailable(
+            "writing lyrics from a prompt is not available in this version: give lyrics, or ask for an instrumental"
+        ) from None
+    return write_lyrics(request.prompt, language=request.language, structure=None, seed=seed, title=request.title)
+
+
+def _compose(plan: SongPlan, *, lyrics: Lyrics | None, duration_s: float | None) -> tuple[Score, VocalLine | None]:
+    from songforge.engine.compose import compose_song
+
+    return compose_song(plan, lyrics=lyrics, duration_s=duration_s)
+
+
+def _render_and_sing(
+    score: Score, vocal: VocalLine | None, *, plan: SongPlan, seed: int, tail_s: float, soundfont: str,
+    clock: _Clock,
+) -> tuple[dict[str, np.ndarray], list[LineTiming] | None]:
+    """Render the band and sing the vocals at the same time; returns all stems and the sung lines."""
+    band = replace(score, parts=tuple(p for p in score.parts if p.role not in VOCAL_ROLES))
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        singing = pool.submit(_sing, vocal, score=score, plan=plan, seed=seed) if vocal else None
+        stems = clock.run(Stage.RENDER, lambda: _render(band, soundfont=soundfont, tail_s=tail_s))
+        if singing is None:
+            return stems, None
+        vocal_stems, lines, sing_s = clock.run(Stage.VOCALS, singing.result, label="vocals_wait")
+    clock.timings_s["vocals"] = sing_s
+    n_samples = max(a.shape[0] for a in (*stems.values(), *vocal_stems.values()))
+    stems = {name: _fit_length(a, n_samples) for name, a in {**stems, **vocal_stems}.items()}
+    return stems, lines
+
+
+def _sing(
+    vocal: VocalLine, *, score: Score, plan: SongPlan, seed: int
+) -> tuple[dict[str, np.ndarray], list[LineTiming], float]:
+    """Sing the lead (and harmony) lines; returns stereo stems by part name, timings, wall seconds."""
+    from songforge.engine.voice import sing
+
+    started = time.perf_counter()
+    options = {"tempo_bpm": score.tempo_bpm, "sample_rate_hz": MASTER_SAMPLE_RATE_HZ, "gender": plan.gender}
+    lead = sing(vocal.lines, seed=seed, **options)  # type: ignore[arg-type]
+    stems = {"vocals": _pan(lead.audio, pan=score.part("vocals").pan)}
+    if vocal.harmony_lines:
+        harmony = sing(vocal.harmony_lines, seed=seed + 1, **options)  # type: ignore[arg-type]
+        stems["harmony_vocal"] = _pan(harmony.audio, pan=score.part("harmony_vocal").pan)
+    lines = build_line_timings(lead.line_timings, lead.word_timings)
+    return stems, lines, time.perf_counter() - started
+
+
+def _pan(mono: np.ndarray, *, pan: float) -> np.ndarray:
+    """Equal-power pan of a mono signal (n,) to stereo (n, 2); ``pan`` -1 left .. +1 right."""
+    angle = (pan + 1.0) * np.pi / 4.0
+    return np.stack([mono * np.cos(angle), mono * np.sin(angle)], axis=1).astype(np.float32)
+
+
+def _fit_length(audio: np.ndarray, n_samples: int) -> np.ndarray:
+    """Zero-pad (or cut) ``audio`` (n, 2) to ``n_samples`` frames."""
+    if audio.shape[0] >= n_samples:
+        return audio[:n_samples]
+    return np.pad(audio, ((0, n_samples - audio.shape[0]), (0, 0)))
 
 
 def _render(score: Score, *, soundfont: str, tail_s: float) -> dict[str, np.ndarray]:
@@ -253,8 +347,10 @@ def write_exports(
     stems_dir: Path | None = None,
     midi_path: Path | None = None,
     plan_path: Path | None = None,
+    timings_path: Path | None = None,
 ) -> list[Path]:
-    """Write a WAV per stem, the MIDI file and the plan JSON; returns the paths written."""
+    """Write a WAV per stem, the MIDI file, the plan JSON and the lyric timings (LRC or JSON by
+    the file's suffix); returns the paths written."""
     import soundfile as sf
 
     from songforge.storage.atomic import atomic_write_bytes
@@ -275,4 +371,9 @@ def write_exports(
         written.append(atomic_write_bytes(midi_path, result.midi_bytes()))
     if plan_path is not None:
         written.append(atomic_write_bytes(plan_path, result.plan_json().encode()))
+    if timings_path is not None:
+        text = result.timings_lrc if timings_path.suffix.lower() == ".lrc" else result.timings_json
+        if text is None:
+            raise InvalidRequest("an instrumental has no lyric timings", field="timings")
+        written.append(atomic_write_bytes(timings_path, text.encode()))
     return written

@@ -1,0 +1,76 @@
+"""Sung songs through the whole pipeline (tiny preset): every line sung once, in order; stems,
+MIDI and timings; lyrics that cannot be sung as asked are refused, never truncated."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pretty_midi
+import pytest
+
+from songforge.engine.lyrics import parse_lyrics
+from songforge.engine.song import make_song, write_exports
+from songforge.errors import ContentTooLong, InvalidRequest
+from songforge.models import SongRequest
+
+SHEET = """[Verse]
+Walking down the river in the morning light
+Every little shadow running out of sight
+[Chorus]
+Hold on to the fire, hold on to the sun
+[Verse 2]
+Letters in the window and a song I knew
+[Chorus]
+Hold on to the fire, hold on to the sun
+"""
+
+
+def _words(text: str) -> list[str]:
+    return [w.strip(",.!?").lower() for w in text.split()]
+
+
+@pytest.fixture(scope="module")
+def sung():
+    return make_song(SongRequest(prompt="folk song with guitar", lyrics=SHEET, seed=11, format="wav", gender="male"),
+                     preset="tiny")
+
+
+def test_every_line_is_sung_once_in_order(sung):
+    assert [line.text for line in sung.lines] == parse_lyrics(SHEET).lines
+    sung_words = [w.word.strip(",.!?").lower() for line in sung.lines for w in line.words]
+    assert sung_words == [w for line in parse_lyrics(SHEET).lines for w in _words(line)]
+    starts = [w.start_s for line in sung.lines for w in line.words]
+    assert starts == sorted(starts) and starts[0] > 0
+
+
+def test_vocal_stems_and_midi(sung):
+    assert {"vocals", "harmony_vocal"} <= sung.stems.keys()
+    assert sung.plan.gender == "male"
+    midi = pretty_midi.PrettyMIDI(io.BytesIO(sung.midi_bytes()))
+    vocal = [i for i in midi.instruments if i.name == "vocals"]
+    assert vocal and len(vocal[0].notes) >= len(_words(SHEET.replace("[Verse]", "")))
+    assert len(midi.lyrics) == len(vocal[0].notes) - sum(n.lyric == "-" for n in sung.score.part("vocals").notes)
+
+
+def test_timings_exports(sung, tmp_path):
+    write_exports(sung, timings_path=tmp_path / "t.lrc", stems_dir=tmp_path / "stems")
+    lrc = (tmp_path / "t.lrc").read_text().splitlines()
+    assert sum(line.startswith("[0") for line in lrc) == len(parse_lyrics(SHEET).lines)
+    assert (tmp_path / "stems" / "vocals.wav").exists()
+    write_exports(sung, timings_path=tmp_path / "t.json")
+    data = json.loads((tmp_path / "t.json").read_text())
+    assert data["lines"][0]["words"][0]["word"] == "Walking"
+
+
+def test_lyrics_too_long_for_the_duration_are_refused():
+    long_sheet = "[Verse]\n" + "\n".join(["every morning brings a brand new day to me"] * 40)
+    with pytest.raises(ContentTooLong) as info:
+        make_song(SongRequest(prompt="pop", lyrics=long_sheet, duration_s=15, seed=1), preset="tiny")
+    assert info.value.field == "lyrics"
+
+
+@pytest.mark.parametrize("sheet", ["[Verse]\n[Chorus]\n", "[Verse]\nПривет мир как дела\n"])
+def test_unsingable_lyrics_are_refused(sheet):
+    with pytest.raises(InvalidRequest):
+        make_song(SongRequest(prompt="pop", lyrics=sheet, seed=1), preset="tiny")
