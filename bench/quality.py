@@ -45,7 +45,7 @@ def main() -> None:
         table.add_row(str(r["genre"]), f"{r['plan_bpm']:.0f}", f"{r['tempo_bpm']:.1f}", "ok" if r["tempo_ok"] else "MISS",
                       str(r["plan_key"]), str(r["key_name"]), "ok" if r["key_ok"] else "MISS",
                       f"{r['integrated_lufs']:.2f}", f"{r['true_peak_dbtp']:.2f}", str(r["clipped_samples"]))
-    console = Console()
+    console = Console(width=150)
     console.print(table)
     n = len(rows)
     console.print(
