@@ -57,6 +57,7 @@ class SongResult:
     stems : processed stems, name -> (n_samples, 2) float32; they sum to the pre-master mix.
     timings_s : wall seconds per stage, plus ``first_chunk`` (time to the first encoded audio).
     lines : sung lines with word timings (``None`` for instrumentals).
+    dry_vocals : (n_samples, 2) lead vocal before mixing (``None`` for instrumentals), for evaluation.
     """
 
     request: SongRequest
@@ -70,6 +71,7 @@ class SongResult:
     seed: int
     timings_s: dict[str, float] = field(default_factory=dict)
     lines: list[LineTiming] | None = None
+    dry_vocals: np.ndarray | None = None
 
     @property
     def timings_json(self) -> str | None:
@@ -164,8 +166,9 @@ def make_song(
     )
     plan = clock.run(Stage.COMPOSE, lambda: plan_song(request, seed=seed), label="plan")
     score, vocal = clock.run(Stage.COMPOSE, lambda: _compose(plan, lyrics=lyrics, duration_s=request.duration_s))
-    stems, sung = _render_and_sing(score, vocal, plan=plan, seed=seed, tail_s=settings.render_tail_s,
+    dry = _render_and_sing(score, vocal, plan=plan, seed=seed, tail_s=settings.render_tail_s,
                                    soundfont=settings.soundfont, clock=clock)
+    stems, sung = dry.stems, dry.lines
     mixed, processed = clock.run(Stage.MIX, lambda: _mix(stems, score=score, plan=plan))
     encoded = clock.run(
         Stage.ENCODE,
@@ -186,6 +189,7 @@ def make_song(
         seed=seed,
         timings_s=clock.timings_s,
         lines=sung,
+        dry_vocals=dry.stems.get("vocals"),
     )
 
 
@@ -210,22 +214,30 @@ def _compose(plan: SongPlan, *, lyrics: Lyrics | None, duration_s: float | None)
     return compose_song(plan, lyrics=lyrics, duration_s=duration_s)
 
 
+@dataclass(frozen=True)
+class _DryStems:
+    """Stems before mixing, name -> (n_samples, 2), all the same length; ``lines`` as sung."""
+
+    stems: dict[str, np.ndarray]
+    lines: list[LineTiming] | None
+
+
 def _render_and_sing(
     score: Score, vocal: VocalLine | None, *, plan: SongPlan, seed: int, tail_s: float, soundfont: str,
     clock: _Clock,
-) -> tuple[dict[str, np.ndarray], list[LineTiming] | None]:
-    """Render the band and sing the vocals at the same time; returns all stems and the sung lines."""
+) -> _DryStems:
+    """Render the band and sing the vocals at the same time."""
     band = replace(score, parts=tuple(p for p in score.parts if p.role not in VOCAL_ROLES))
     with ThreadPoolExecutor(max_workers=1) as pool:
         singing = pool.submit(_sing, vocal, score=score, plan=plan, seed=seed) if vocal else None
         stems = clock.run(Stage.RENDER, lambda: _render(band, soundfont=soundfont, tail_s=tail_s))
         if singing is None:
-            return stems, None
+            return _DryStems(stems, None)
         vocal_stems, lines, sing_s = clock.run(Stage.VOCALS, singing.result, label="vocals_wait")
     clock.timings_s["vocals"] = sing_s
     n_samples = max(a.shape[0] for a in (*stems.values(), *vocal_stems.values()))
     stems = {name: _fit_length(a, n_samples) for name, a in {**stems, **vocal_stems}.items()}
-    return stems, lines
+    return _DryStems(stems, lines)
 
 
 def _sing(
