@@ -48,6 +48,11 @@ class Settings(BaseSettings):
     preset : engine preset (``"default"``, or ``"tiny"`` for tests and CI).
     database_url : SQLAlchemy URL; default a SQLite file in ``data_dir``.
     callback_timeout_s, callback_attempts : webhook delivery per attempt timeout and attempt count.
+    lyrics_llm_base_url, lyrics_llm_model, lyrics_llm_api_key : an OpenAI-compatible endpoint
+        (``{base}/chat/completions``) that writes lyrics; unset = the offline songwriter only
+        (it is also the fallback when the endpoint fails).
+    content_blocklist_path : word list for the content rules (format in the shipped
+        ``engine/data/content_blocklist.txt``); unset = the shipped list.
     """
 
     model_config = SettingsConfigDict(env_prefix="SONGFORGE_", extra="ignore")
@@ -68,6 +73,10 @@ class Settings(BaseSettings):
     database_url: str | None = None
     callback_timeout_s: float = Field(default=10.0, gt=0)
     callback_attempts: int = Field(default=5, ge=1)
+    lyrics_llm_base_url: str | None = None
+    lyrics_llm_model: str | None = None
+    lyrics_llm_api_key: str | None = None
+    content_blocklist_path: Path | None = None
 
     _secret: bytes | None = PrivateAttr(default=None)
 

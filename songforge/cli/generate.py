@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -36,15 +35,22 @@ def generate(
     server: Annotated[str | None, typer.Option("--server", help="Make it on this songforge server (URL).")] = None,
     api_key: Annotated[str | None, typer.Option("--api-key", envvar="SONGFORGE_API_KEY", help="Key for --server.")] = None,
 ) -> None:
-    """Generate a song from PROMPT (sung when --lyrics are given) and write it to -o (here, or on --server)."""
+    """Generate a song from PROMPT and write it to -o (here, or on --server).
+
+    The song is sung: to --lyrics when given, else to lyrics written for the prompt; --instrumental
+    makes it an instrumental.
+    """
     if server:
+        with fail_cleanly():
+            lyrics_text = _read_lyrics(lyrics)
         fields = dict(
-            instrumental=True, duration_s=duration, seed=seed, format=format or _format_from_suffix(output),
-            sample_rate_hz=sample_rate, bitrate_kbps=bitrate, channels=channels, stems=stems is not None,
-            midi=midi is not None,
+            lyrics=lyrics_text, instrumental=instrumental, gender=gender,
+            duration_s=duration, seed=seed, format=format or _format_from_suffix(output), sample_rate_hz=sample_rate,
+            bitrate_kbps=bitrate, channels=channels, stems=stems is not None, midi=midi is not None,
+            timings=timings is not None,
         )
-        _generate_on_server(server, api_key, prompt, fields, output=output, stems=stems, midi=midi, plan=plan,
-                            quiet=quiet)
+        exports = {"stems": stems, "midi": midi, "plan": plan, "timings": timings}
+        _generate_on_server(server, api_key, prompt, fields, output=output, exports=exports, quiet=quiet)
         return
     from songforge.engine.song import make_song, write_exports
     from songforge.models import SongRequest
@@ -52,7 +58,7 @@ def generate(
     with fail_cleanly():
         lyrics_text = _read_lyrics(lyrics)
         request = SongRequest(
-            prompt=prompt, lyrics=lyrics_text, instrumental=instrumental or not _sings(lyrics_text),
+            prompt=prompt, lyrics=lyrics_text, instrumental=instrumental,
             gender=gender, duration_s=duration, seed=seed,
             format=format or _format_from_suffix(output), sample_rate_hz=sample_rate,
             bitrate_kbps=bitrate, channels=channels,
@@ -83,11 +89,6 @@ def _read_lyrics(source: str | None) -> str | None:
     return path.read_text(encoding="utf-8")
 
 
-def _sings(lyrics_text: str | None) -> bool:
-    """Whether the song will be sung: with lyrics, or with lyrics written for the prompt."""
-    return lyrics_text is not None or importlib.util.find_spec("songforge.engine.songwriter") is not None
-
-
 def _format_from_suffix(path: Path) -> str:
     suffix = path.suffix.lower().lstrip(".")
     return {"raw": "pcm", "wave": "wav"}.get(suffix, suffix or "mp3")
@@ -95,7 +96,7 @@ def _format_from_suffix(path: Path) -> str:
 
 def _generate_on_server(
     server: str, api_key: str | None, prompt: str, fields: dict[str, Any], *, output: Path,
-    stems: Path | None, midi: Path | None, plan: Path | None, quiet: bool,
+    exports: dict[str, Path | None], quiet: bool,
 ) -> None:
     """Submit to the server, follow its events, download the song and the asked-for exports."""
     from songforge.client import Client
@@ -109,12 +110,21 @@ def _generate_on_server(
         view = client.get(job["id"])
         client.download(view, output)
         result = view["result"]
-        extras = [(midi, result.get("midi_url")), (plan, result.get("plan_url"))]
-        extras += [(stems / f"{name}.wav", url) for name, url in (result.get("stems") or {}).items()] if stems else []
-        for path, url in extras:
-            if path is not None and url:
-                client.download(view, path, url=url)
+        for path, url in _export_links(result, **exports):
+            client.download(view, path, url=url)
     console.print(
         f"[green]wrote[/] {output} ({result['duration_s']:.1f} s, seed {result['seed']}) from {server}, job {job['id']}"
     )
 
+
+def _export_links(
+    result: dict[str, Any], *, stems: Path | None, midi: Path | None, plan: Path | None, timings: Path | None
+) -> list[tuple[Path, str]]:
+    """(local path, signed URL) of each export asked for that the server delivered."""
+    links = [(midi, result.get("midi_url")), (plan, result.get("plan_url"))]
+    if timings is not None and result.get("timings"):
+        kind = "lrc_url" if timings.suffix.lower() == ".lrc" else "json_url"
+        links.append((timings, result["timings"][kind]))
+    if stems is not None:
+        links += [(stems / f"{name}.wav", url) for name, url in (result.get("stems") or {}).items()]
+    return [(path, url) for path, url in links if path is not None and url]

@@ -81,15 +81,29 @@ class LyricSection:
 
 @dataclass(frozen=True)
 class Lyrics:
-    """A parsed lyric sheet: sections in singing order and an optional title."""
+    """A parsed lyric sheet: sections in singing order, an optional title, and style tags in
+    MiniMax's form (``"Pop, Upbeat, Female Vocals"``; empty when unknown)."""
 
     sections: tuple[LyricSection, ...]
     title: str | None = None
+    style_tags: str = ""
 
     @property
     def lines(self) -> list[str]:
         """Every sung line, in order."""
         return [line for s in self.sections for line in s.lines]
+
+    def to_text(self, *, with_title: bool = False) -> str:
+        """The sheet as tagged text (``"[Verse 1]\\n...\\n\\n[Chorus]\\n..."``) that
+        :func:`parse_lyrics` reads back into the same sections; ``with_title`` puts a
+        ``[Title: ...]`` line first."""
+        blocks = [f"[Title: {self.title}]"] if with_title and self.title else []
+        for section in self.sections:
+            label = section.kind.replace("_", "-").title()
+            number = section.name.rsplit(" ", 1)[-1]
+            tag = f"[{label} {number}]" if number.isdigit() else f"[{label}]"
+            blocks.append("\n".join([tag, *section.lines]))
+        return "\n\n".join(blocks)
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ import numpy as np
 from songforge.engine.plan import SongPlan
 from songforge.engine.score import PITCH_CLASSES, Score
 from songforge.engine.timings import LineTiming, build_line_timings, to_json, to_lrc
-from songforge.errors import FeatureUnavailable, InvalidRequest
+from songforge.errors import InvalidRequest
 from songforge.models import AudioFormat, SongRequest, Stage
 
 if TYPE_CHECKING:
@@ -194,18 +194,15 @@ def make_song(
 
 
 def _lyrics_for(request: SongRequest, *, seed: int) -> Lyrics:
-    """The request's lyric sheet, or one written for its prompt."""
+    """The request's lyric sheet, or one written for its prompt; both pass the content rules."""
     from songforge.engine.lyrics import parse_lyrics
+    from songforge.engine.songwriter import check_content, write_lyrics
 
+    check_content(request.prompt, field="prompt")
     if request.lyrics and request.lyrics.strip():
+        check_content(request.lyrics, field="lyrics")
         return parse_lyrics(request.lyrics)
-    try:
-        from songforge.engine.songwriter import write_lyrics
-    except ImportError:
-        raise FeatureUnavailable(
-            "writing lyrics from a prompt is not available in this version: give lyrics, or ask for an instrumental"
-        ) from None
-    return write_lyrics(request.prompt, language=request.language, structure=None, seed=seed, title=request.title)
+    return write_lyrics(request.prompt, language=request.language, seed=seed, title=request.title)
 
 
 def _compose(plan: SongPlan, *, lyrics: Lyrics | None, duration_s: float | None) -> tuple[Score, VocalLine | None]:

@@ -16,7 +16,7 @@ runner = CliRunner()
 def test_generate_writes_song_and_exports(tmp_path):
     out = tmp_path / "song.flac"
     result = runner.invoke(app, [
-        "generate", "calm jazz waltz with piano", "-o", str(out), "--duration", "12", "--seed", "9",
+        "generate", "calm jazz waltz with piano", "-o", str(out), "--duration", "12", "--seed", "9", "--instrumental",
         "--preset", "tiny", "--quiet", "--stems", str(tmp_path / "stems"), "--midi", str(tmp_path / "s.mid"),
         "--plan", str(tmp_path / "plan.json"), "--sample-rate", "44100",
     ])
@@ -51,7 +51,7 @@ def test_doctor_lists_the_system_parts():
 
 def test_eval_reports_on_a_file(tmp_path):
     out = tmp_path / "s.wav"
-    runner.invoke(app, ["generate", "rock", "-o", str(out), "--duration", "10", "--preset", "tiny", "--quiet",
+    runner.invoke(app, ["generate", "rock", "-o", str(out), "--duration", "10", "--preset", "tiny", "--quiet", "--instrumental",
                         "--plan", str(tmp_path / "p.json")])
     result = runner.invoke(app, ["eval", str(out), "--plan", str(tmp_path / "p.json"), "--json",
                                  "--spectrogram", str(tmp_path / "spec.png")])

@@ -74,3 +74,27 @@ def test_lyrics_too_long_for_the_duration_are_refused():
 def test_unsingable_lyrics_are_refused(sheet):
     with pytest.raises(InvalidRequest):
         make_song(SongRequest(prompt="pop", lyrics=sheet, seed=1), preset="tiny")
+
+
+def test_a_prompt_alone_gives_a_song_sung_to_written_lyrics():
+    from songforge.engine.songwriter import write_lyrics
+
+    prompt = "a hopeful song about the sea at dawn"
+    song = make_song(SongRequest(prompt=prompt, seed=5, format="wav"), preset="tiny")
+    assert [line.text for line in song.lines] == write_lyrics(prompt, seed=5).lines
+    written = song.lines
+    assert written and len(written) >= 8 and all(line.words for line in written)
+    sung_words = [w.word.strip(",.!?").lower() for line in written for w in line.words]
+    assert sung_words == [w for line in written for w in _words(line.text)]
+    assert song.score.title
+
+
+def test_blocked_words_are_refused():
+    from songforge.engine.songwriter.content import load_blocklist
+    from songforge.errors import SensitiveContent
+
+    term = " ".join(sorted(load_blocklist().words)[0])
+    with pytest.raises(SensitiveContent):
+        make_song(SongRequest(prompt=f"a song about {term}", seed=1), preset="tiny")
+    with pytest.raises(SensitiveContent):
+        make_song(SongRequest(prompt="pop", lyrics=f"[Verse]\nwe sing of {term} tonight", seed=1), preset="tiny")
