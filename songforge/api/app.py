@@ -1,7 +1,12 @@
 """The ASGI application: ``create_app(settings)`` builds everything; nothing happens at import.
 
-So far it serves the operational endpoints only: ``/healthz`` (the process is up), ``/readyz``
-(database, file store and workers usable) and ``/metrics`` (Prometheus text format).
+Routes: the native API (:mod:`songforge.api.native`, ``/v1/...``), signed file downloads
+(:mod:`songforge.api.files`, ``/files/...``) and the operational endpoints ``/healthz`` (the
+process is up), ``/readyz`` (database, file store and workers usable) and ``/metrics``
+(Prometheus, :mod:`songforge.api.metrics`). Middleware, outermost first: HTTP latency metrics,
+then the body size limit (413 before a body is read). Errors render in one envelope
+(:mod:`songforge.api.errors`). The lifespan starts the worker pool, the callback dispatcher and
+the periodic janitor, and stops them in reverse.
 """
 
 from __future__ import annotations
@@ -9,18 +14,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
-from prometheus_client.core import GaugeMetricFamily
-from prometheus_client.registry import Collector
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from songforge import __version__
+from songforge.api import files, native
+from songforge.api.errors import install_error_handlers
+from songforge.api.metrics import HttpMetricsMiddleware, Metrics
+from songforge.api.middleware import BodyLimitMiddleware
 from songforge.config import Settings
-from songforge.service.lifecycle import EVENT_STATUS, JobEvent
+from songforge.service.callbacks import Renderer
 from songforge.service.pipeline import Generate
 from songforge.service.songs import SongService, build_service
 
@@ -28,38 +35,6 @@ __all__ = ["create_app", "JANITOR_INTERVAL_S"]
 
 log = logging.getLogger(__name__)
 JANITOR_INTERVAL_S = 3600.0
-
-
-class _JobCollector(Collector):
-    """Job counts by status and live workers, read at scrape time."""
-
-    def __init__(self, service: SongService) -> None:
-        self.service = service
-
-    def collect(self) -> Iterator[GaugeMetricFamily]:
-        jobs = GaugeMetricFamily("songforge_jobs", "Jobs by status", labels=["status"])
-        for status, count in self.service.store.count_by_status().items():
-            jobs.add_metric([status.value], count)
-        yield jobs
-        pool = self.service.pool
-        yield GaugeMetricFamily("songforge_workers", "Worker processes", value=pool.size if pool else 0)
-        busy = len(pool.running) if pool else 0
-        yield GaugeMetricFamily("songforge_workers_busy", "Workers running a job", value=busy)
-
-
-def _metrics(service: SongService) -> CollectorRegistry:
-    registry = CollectorRegistry()
-    registry.register(_JobCollector(service))
-    changes = Counter(
-        "songforge_job_status_changes", "Job status changes", ["status"], registry=registry
-    )
-
-    def count(event: JobEvent) -> None:
-        if event.kind == EVENT_STATUS:
-            changes.labels(event.status.value).inc()
-
-    service.bus.add_listener(count)
-    return registry
 
 
 async def _janitor_forever(service: SongService, interval_s: float) -> None:
@@ -105,10 +80,13 @@ def create_app(
     janitor_interval_s : seconds between janitor passes.
     """
     service = service or build_service(settings)
+    renderers: dict[str, Renderer] = {"native": lambda job, event: native.song_view(service, job)}
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await asyncio.to_thread(service.start, generate=generate, run_workers=run_workers)
+        await asyncio.to_thread(
+            service.start, generate=generate, run_workers=run_workers, callback_renderers=renderers
+        )
         janitor = asyncio.create_task(_janitor_forever(service, janitor_interval_s))
         try:
             yield
@@ -116,11 +94,23 @@ def create_app(
             janitor.cancel()
             await asyncio.to_thread(service.stop)
 
-    app = FastAPI(title="songforge", version=__version__, lifespan=lifespan)
+    app = FastAPI(
+        title="songforge", version=__version__, lifespan=lifespan,
+        description="Offline song generation. Authenticate with `Authorization: Bearer <API key>`.",
+    )
     app.state.settings = settings
     app.state.service = service
-    registry = _metrics(service)
+    metrics = Metrics(service)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(HttpMetricsMiddleware, metrics=metrics)  # added last: outermost
+    install_error_handlers(app)
+    app.include_router(native.router)
+    app.include_router(files.router)
+    _add_operational_routes(app, service, metrics, run_workers=run_workers)
+    return app
 
+
+def _add_operational_routes(app: FastAPI, service: SongService, metrics: Metrics, *, run_workers: bool) -> None:
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, Any]:
         return {"status": "ok", "version": __version__}
@@ -133,8 +123,6 @@ def create_app(
         return JSONResponse(body, status_code=200 if ready else 503)
 
     @app.get("/metrics", include_in_schema=False)
-    async def metrics() -> Response:
-        data = await asyncio.to_thread(generate_latest, registry)
+    async def metrics_text() -> Response:
+        data = await asyncio.to_thread(generate_latest, metrics.registry)
         return Response(data, media_type=CONTENT_TYPE_LATEST)
-
-    return app

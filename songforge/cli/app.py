@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from songforge.cli import bench, doctor, evaluate, generate
+from songforge.cli import bench, doctor, evaluate, generate, keys, lyrics, serve
 
 app = typer.Typer(
     name="songforge",
@@ -16,3 +16,6 @@ app.command("generate")(generate.generate)
 app.command("doctor")(doctor.doctor)
 app.command("eval")(evaluate.evaluate)
 app.command("bench")(bench.bench)
+app.command("serve")(serve.serve)
+app.command("lyrics")(lyrics.lyrics)
+app.add_typer(keys.app, name="keys")

@@ -3,4 +3,4 @@
 Import the submodules directly; nothing is imported here.
 """
 
-__all__ = ["songs", "lifecycle", "pipeline", "callbacks", "keys"]
+__all__ = ["songs", "lifecycle", "pipeline", "callbacks", "keys", "streaming"]
