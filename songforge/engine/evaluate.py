@@ -9,8 +9,9 @@ Tempo and key need librosa (its first call compiles numba code: a few seconds on
 
 from __future__ import annotations
 
+import functools
 import math
-import warnings
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,10 @@ import numpy as np
 
 __all__ = [
     "integrated_lufs",
+    "k_weighted_power",
+    "loudness_from_power",
     "true_peak_dbtp",
+    "oversampled_chunks",
     "clipped_samples",
     "dc_offset",
     "detect_tempo",
@@ -53,31 +57,143 @@ def _as_2d(audio: np.ndarray) -> np.ndarray:
 def integrated_lufs(audio: np.ndarray, sample_rate_hz: int) -> float:
     """Integrated loudness in LUFS of (n_samples,) or (n_samples, channels) audio.
 
-    Channels are weighted 1.0 (BS.1770 L/R/C); ``-inf`` for silence or audio under 0.4 s.
-    A -20 dBFS (peak) 1 kHz sine reads -23.0 LUFS in one channel and -20.0 LUFS in both channels
-    of a stereo file (the channel powers add: +3.01 dB).
-    """
-    import pyloudnorm
+    Channels are weighted 1.0 (BS.1770 L/R/C; 1.41 for channels 4-5); ``-inf`` for silence or audio
+    under 0.4 s. A -20 dBFS (peak) 1 kHz sine reads -23.0 LUFS in one channel and -20.0 LUFS in both
+    channels of a stereo file (the channel powers add: +3.01 dB).
 
+    This is pyloudnorm's ``Meter(rate).integrated_loudness`` (same K-weighting coefficients, same
+    400 ms / 75 % overlap block bounds, same two-stage gating), vectorised: the two weighting
+    biquads in one float32 ``sosfilt`` per channel (channels in parallel threads), block energies
+    from a cumulative sum, gating on arrays. It agrees with pyloudnorm to 1e-4 LU and takes about
+    half its CPU time and a quarter of its wall time (3 minutes of 48 kHz stereo: 0.2 s of CPU).
+    """
     x = _as_2d(audio)
     if x.shape[0] < int(0.4 * sample_rate_hz) + 1 or not np.any(x):
         return float("-inf")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        value = pyloudnorm.Meter(sample_rate_hz).integrated_loudness(x)
-    return float(value)
+    return loudness_from_power(k_weighted_power(x, sample_rate_hz), sample_rate_hz)
+
+
+_ABSOLUTE_GATE_LUFS = -70.0
+_PARALLEL_FILTER_SAMPLES = 1 << 20  # longer audio is K-weighted one thread per channel
+_CHANNEL_WEIGHTS = (1.0, 1.0, 1.0, 1.41, 1.41)  # BS.1770 (and pyloudnorm) channel gains
+_BLOCK_S = 0.4
+_BLOCK_STEP = 0.25  # of a block: 75 % overlap
+
+
+@functools.lru_cache(maxsize=8)
+def _k_weighting_sos(sample_rate_hz: int) -> np.ndarray:
+    """pyloudnorm's K-weighting (high shelf, then high pass) as second-order sections."""
+    import pyloudnorm
+
+    meter = pyloudnorm.Meter(sample_rate_hz)
+    stages = [meter._filters["high_shelf"], meter._filters["high_pass"]]  # noqa: SLF001
+    sos = np.array([np.concatenate([f.passband_gain * np.asarray(f.b), f.a]) for f in stages])
+    return sos
+
+
+def k_weighted_power(audio: np.ndarray, sample_rate_hz: int) -> np.ndarray:
+    """Channel-weighted instantaneous power of the K-weighted signal: float32 (n_samples,).
+
+    :func:`loudness_from_power` of it is :func:`integrated_lufs`; a caller that will change the
+    audio only by a slowly varying gain ``g[n]`` can estimate the new loudness from
+    ``power * g**2`` without filtering again.
+    """
+    from scipy.signal import sosfilt
+
+    x = _as_2d(audio)
+    n, channels = x.shape
+    if channels > len(_CHANNEL_WEIGHTS):
+        raise ValueError(f"at most {len(_CHANNEL_WEIGHTS)} channels, not {channels}")
+    # float32 filtering (as pyloudnorm stores its filtered signal): block powers agree with float64
+    # to ~1e-5 relative (1e-4 dB) at half the memory traffic
+    sos = _k_weighting_sos(sample_rate_hz).astype(np.float32)
+
+    def _weighted_square(c: int) -> np.ndarray:
+        y = sosfilt(sos, np.asarray(x[:, c], dtype=np.float32))  # a fresh contiguous array
+        np.square(y, out=y)
+        if _CHANNEL_WEIGHTS[c] != 1.0:
+            y *= np.float32(_CHANNEL_WEIGHTS[c])
+        return y
+
+    if channels > 1 and n >= _PARALLEL_FILTER_SAMPLES:
+        # sosfilt releases the GIL: filter the channels side by side (halves the wall time)
+        with ThreadPoolExecutor(max_workers=channels) as pool:
+            squares = list(pool.map(_weighted_square, range(channels)))
+    else:
+        squares = [_weighted_square(c) for c in range(channels)]
+    power = squares[0]
+    for other in squares[1:]:
+        power += other
+    return power
+
+
+def loudness_from_power(power: np.ndarray, sample_rate_hz: int) -> float:
+    """Gated integrated loudness (LUFS) from :func:`k_weighted_power`; ``-inf`` if nothing passes
+    the gates or the audio is under 0.4 s."""
+    n = power.shape[0]
+    if n < int(_BLOCK_S * sample_rate_hz) + 1:
+        return float("-inf")
+    # block j spans [int(T_g * j * step * rate), int(T_g * (j * step + 1) * rate)) as in pyloudnorm
+    duration_s = n / sample_rate_hz
+    n_blocks = int(np.round((duration_s - _BLOCK_S) / (_BLOCK_S * _BLOCK_STEP))) + 1
+    j = np.arange(n_blocks, dtype=np.float64)
+    lower = (_BLOCK_S * (j * _BLOCK_STEP) * sample_rate_hz).astype(np.int64)
+    upper = np.minimum((_BLOCK_S * (j * _BLOCK_STEP + 1) * sample_rate_hz).astype(np.int64), n)
+    # sums between consecutive block bounds (float64), then their running total at each bound
+    bounds = np.unique(np.concatenate([lower, upper, [0, n]]))
+    pieces = np.add.reduceat(power, bounds[:-1], dtype=np.float64)
+    cumulative = np.concatenate([[0.0], np.cumsum(pieces)])
+    z = (
+        cumulative[np.searchsorted(bounds, upper)] - cumulative[np.searchsorted(bounds, lower)]
+    ) / (_BLOCK_S * sample_rate_hz)
+    with np.errstate(divide="ignore"):
+        block_lufs = -0.691 + 10.0 * np.log10(z)
+    gated = z[block_lufs >= _ABSOLUTE_GATE_LUFS]
+    if gated.size == 0:
+        return float("-inf")
+    relative_gate = -0.691 + 10.0 * math.log10(float(gated.mean())) - 10.0
+    keep = z[(block_lufs > relative_gate) & (block_lufs > _ABSOLUTE_GATE_LUFS)]
+    if keep.size == 0:
+        return float("-inf")
+    return float(-0.691 + 10.0 * math.log10(float(keep.mean())))
 
 
 def true_peak_dbtp(audio: np.ndarray, sample_rate_hz: int) -> float:
-    """True peak in dBTP: the largest |x| of the 4x-oversampled signal (``-inf`` for silence)."""
-    import soxr
+    """True peak in dBTP: the largest |x| of the 4x-oversampled signal (``-inf`` for silence).
 
+    The 4x signal (soxr HQ) is made and scanned in pieces of about a second, so that it never
+    exists whole in memory (for 3 minutes of stereo it would be 280 MB, and allocating and scanning
+    that cost more than the resampling itself).
+    """
     x = np.ascontiguousarray(_as_2d(audio), dtype=np.float32)
     if x.size == 0:
         return float("-inf")
-    up = soxr.resample(x, sample_rate_hz, 4 * sample_rate_hz, quality="HQ")
-    peak = max(float(np.abs(up).max(initial=0.0)), float(np.abs(x).max()))
+    peak = max(float(x.max()), -float(x.min()))
+    for up in oversampled_chunks(x, sample_rate_hz):
+        if up.size:
+            peak = max(peak, float(up.max()), -float(up.min()))
     return 20.0 * math.log10(peak) if peak > 0 else float("-inf")
+
+
+_OVERSAMPLE_CHUNK = 1 << 15  # input frames per piece
+
+
+def oversampled_chunks(x: np.ndarray, sample_rate_hz: int, *, factor: int = 4):
+    """Yield the ``factor``-x oversampled (soxr HQ, linear phase) ``x`` in consecutive pieces.
+
+    ``x`` is float32 (n_samples, channels). The pieces concatenate to ``factor * n_samples`` frames,
+    the same samples as a one-shot ``soxr.resample`` of the whole, aligned with the input (piece
+    boundaries need not fall on multiples of ``factor``).
+    """
+    import soxr
+
+    n, channels = x.shape
+    stream = soxr.ResampleStream(
+        sample_rate_hz, factor * sample_rate_hz, channels, dtype="float32", quality="HQ"
+    )
+    for start in range(0, n, _OVERSAMPLE_CHUNK):
+        piece = x[start : start + _OVERSAMPLE_CHUNK]
+        yield stream.resample_chunk(piece, last=start + _OVERSAMPLE_CHUNK >= n)
 
 
 def clipped_samples(audio: np.ndarray, *, level: float = CLIP_LEVEL) -> int:

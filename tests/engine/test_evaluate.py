@@ -138,3 +138,32 @@ def test_evaluate_file_with_spectrogram(cadence: np.ndarray, tmp_path) -> None:
     assert png.stat().st_size > 10_000 and png.read_bytes()[:4] == b"\x89PNG"
     assert report["format"] == "wav" and report["sample_rate_hz"] == SR
     json.dumps(report, allow_nan=False)
+
+
+@pytest.mark.parametrize("channels", [1, 2, 5])
+def test_integrated_lufs_matches_pyloudnorm(channels: int) -> None:
+    # bursts of coloured noise with quiet gaps (both gates at work), plus a DC offset
+    import warnings
+
+    import pyloudnorm
+
+    rng = np.random.default_rng(channels)
+    n = int(7.3 * SR)
+    env = np.where((np.arange(n) // (SR // 3)) % 3 == 0, 0.002, 0.3)[:, None]
+    x = (np.cumsum(rng.standard_normal((n, channels)), axis=0) * 0.01 % 1.0 - 0.5) * env + 0.01
+    x = x.astype(np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reference = pyloudnorm.Meter(SR).integrated_loudness(x)
+    assert integrated_lufs(x, SR) == pytest.approx(reference, abs=0.01)
+    assert integrated_lufs(x[: int(0.3 * SR)], SR) == float("-inf")  # too short to gate
+
+
+def test_true_peak_matches_one_shot_oversampling() -> None:
+    import soxr
+
+    rng = np.random.default_rng(0)
+    x = (rng.standard_normal((3 * SR + 123, 2)) * 0.1).astype(np.float32)
+    up = soxr.resample(x, SR, 4 * SR, quality="HQ")
+    expected = 20 * np.log10(max(np.abs(up).max(), np.abs(x).max()))
+    assert true_peak_dbtp(x, SR) == pytest.approx(expected, abs=1e-4)

@@ -95,3 +95,16 @@ def test_limiter_only_lowers_gain() -> None:
     y = limit_true_peak(x, sample_rate_hz=SR, ceiling_dbtp=-3.0)
     assert true_peak_dbtp(y, SR) <= -3.0 + 0.3
     assert np.all(np.abs(y) <= np.abs(x) + 1e-7)
+
+
+def test_pieces_and_sparse_limiter_match_whole_array_processing(
+    stems: dict[str, np.ndarray],
+) -> None:
+    from songforge.engine.mix import _apply, _curve_segment, _gain, _limiter_gain, role_chain
+
+    x = stems["drums"] + stems["bass"]
+    np.testing.assert_array_equal(_apply(role_chain("drums"), x, SR), role_chain("drums")(x, SR))
+    peak = np.abs(x).max(axis=1) * np.float32(3.0)
+    curve = _limiter_gain(peak, sample_rate_hz=SR, ceiling_dbtp=-1.0)
+    whole = _curve_segment(peak, ceiling=np.float32(_gain(-1.0)), ahead=384, hold=1440)
+    assert curve is not None and np.array_equal(curve, whole)
