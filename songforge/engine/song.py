@@ -22,7 +22,7 @@ import numpy as np
 from songforge.engine.plan import SongPlan
 from songforge.engine.score import PITCH_CLASSES, Score
 from songforge.engine.timings import LineTiming, build_line_timings, to_json, to_lrc
-from songforge.errors import InvalidRequest
+from songforge.errors import ContentTooLong, InvalidRequest
 from songforge.models import AudioFormat, SongRequest, Stage
 
 if TYPE_CHECKING:
@@ -58,6 +58,7 @@ class SongResult:
     timings_s : wall seconds per stage, plus ``first_chunk`` (time to the first encoded audio).
     lines : sung lines with word timings (``None`` for instrumentals).
     dry_vocals : (n_samples, 2) lead vocal before mixing (``None`` for instrumentals), for evaluation.
+    lyrics : the sheet that was sung (given or written), ``None`` for instrumentals.
     """
 
     request: SongRequest
@@ -72,6 +73,7 @@ class SongResult:
     timings_s: dict[str, float] = field(default_factory=dict)
     lines: list[LineTiming] | None = None
     dry_vocals: np.ndarray | None = None
+    lyrics: Lyrics | None = None
 
     @property
     def timings_json(self) -> str | None:
@@ -161,11 +163,13 @@ def make_song(
     if request.duration_s is None and request.instrumental and settings.default_duration_s:
         request = request.with_(duration_s=float(settings.default_duration_s))
     clock = _Clock(on_progress)
-    lyrics = None if request.instrumental else clock.run(
-        Stage.LYRICS, lambda: _lyrics_for(request, seed=seed), label="lyrics"
-    )
-    plan = clock.run(Stage.COMPOSE, lambda: plan_song(request, seed=seed), label="plan")
-    score, vocal = clock.run(Stage.COMPOSE, lambda: _compose(plan, lyrics=lyrics, duration_s=request.duration_s))
+    first_stage = Stage.COMPOSE if request.instrumental else Stage.LYRICS
+    plan = clock.run(first_stage, lambda: plan_song(request, seed=seed), label="plan")
+    if request.instrumental:
+        lyrics, (score, vocal) = None, clock.run(Stage.COMPOSE, lambda: _compose(plan, lyrics=None, duration_s=None))
+    else:
+        lyrics, (score, vocal) = clock.run(Stage.LYRICS, lambda: _lyrics_and_score(request, plan, seed=seed),
+                                           label="lyrics")
     dry = _render_and_sing(score, vocal, plan=plan, seed=seed, tail_s=settings.render_tail_s,
                                    soundfont=settings.soundfont, clock=clock)
     stems, sung = dry.stems, dry.lines
@@ -190,19 +194,53 @@ def make_song(
         timings_s=clock.timings_s,
         lines=sung,
         dry_vocals=dry.stems.get("vocals"),
+        lyrics=lyrics,
     )
 
 
-def _lyrics_for(request: SongRequest, *, seed: int) -> Lyrics:
-    """The request's lyric sheet, or one written for its prompt; both pass the content rules."""
+def _lyrics_and_score(
+    request: SongRequest, plan: SongPlan, *, seed: int
+) -> tuple[Lyrics, tuple[Score, VocalLine | None]]:
+    """The lyric sheet and the score sung to it.
+
+    Given lyrics are sung as they are (or refused). Lyrics written for the prompt take the
+    longest form that fits the requested duration: each shorter form is tried in turn.
+    """
     from songforge.engine.lyrics import parse_lyrics
     from songforge.engine.songwriter import check_content, write_lyrics
 
     check_content(request.prompt, field="prompt")
     if request.lyrics and request.lyrics.strip():
         check_content(request.lyrics, field="lyrics")
-        return parse_lyrics(request.lyrics)
-    return write_lyrics(request.prompt, language=request.language, seed=seed, title=request.title)
+        lyrics = parse_lyrics(request.lyrics)
+        return lyrics, _compose(plan, lyrics=lyrics, duration_s=request.duration_s)
+    forms = _WRITTEN_FORMS if request.duration_s is None else _WRITTEN_FORMS[1:]
+    for index, form in enumerate(forms):
+        lyrics = write_lyrics(request.prompt, language=request.language, structure=form, seed=seed,
+                              title=request.title)
+        try:
+            return lyrics, _compose(plan, lyrics=lyrics, duration_s=request.duration_s)
+        except ContentTooLong as exc:
+            if index == len(forms) - 1:
+                raise ContentTooLong(
+                    f"{request.duration_s:g} s is too short for a sung song at {plan.tempo_bpm:.0f} BPM "
+                    f"({exc.message.split(';')[0].replace('the lyrics need', 'the shortest written lyrics need')}); "
+                    "ask for a longer song or an instrumental",
+                    field="duration_s", limit=exc.limit,
+                ) from exc
+    raise AssertionError("unreachable")
+
+
+_WRITTEN_FORMS: tuple[list[str] | None, ...] = (
+    None,  # the songwriter's full form: verse, pre-chorus, chorus, verse, chorus, bridge, chorus
+    ["verse", "pre-chorus", "chorus", "verse", "chorus", "bridge", "chorus"],
+    ["verse", "pre-chorus", "chorus", "verse", "chorus"],
+    ["verse", "chorus", "verse", "chorus"],
+    ["verse", "chorus"],
+    ["chorus"],
+    ["hook"],
+)
+"""Forms of written lyrics, longest first; a song with a requested duration gets the longest that fits."""
 
 
 def _compose(plan: SongPlan, *, lyrics: Lyrics | None, duration_s: float | None) -> tuple[Score, VocalLine | None]:

@@ -14,6 +14,7 @@ means. The child talks to its slot through :func:`emit`.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import logging
 import multiprocessing
 import os
@@ -52,6 +53,7 @@ _END_GRACE_S = 2.0
 _CANCEL_CHECK_S = 0.25
 _IDLE_POLL_S = 1.0
 
+_PR_SET_PDEATHSIG = 1
 _channel: Any = None  # set in each child process by _init_child
 
 
@@ -60,11 +62,22 @@ def _init_child(channel: Any, warm_imports: tuple[str, ...]) -> None:
     global _channel
     _channel = channel
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    _die_with_parent()
     for name in warm_imports:
         try:
             __import__(name)
         except Exception:  # the job itself will report the problem
             log.exception("warm import of %s failed", name)
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to kill this worker when the server that started it dies (kill -9 included),
+    so a restarted server never finds an orphan still running a job it is about to retry."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux: orphans finish their job; the retry is idempotent
+        pass
 
 
 def emit(message: tuple[Any, ...]) -> None:
@@ -118,9 +131,13 @@ class _Slot:
         self.channel: Any = None
         self.pid: int | None = None
 
-    def submit(self, task: Task) -> Future[dict[str, Any]]:
+    def start(self) -> None:
+        """Start the worker process (and its warm imports) if it is not running."""
         if self.executor is None:
             self._spawn()
+
+    def submit(self, task: Task) -> Future[dict[str, Any]]:
+        self.start()
         assert self.executor is not None
         return self.executor.submit(task.fn, *task.args)
 
@@ -219,6 +236,10 @@ class WorkerPool:
         return bool(self._threads) and all(t.is_alive() for t in self._threads)
 
     def _loop(self, index: int, slot: _Slot) -> None:
+        try:  # start the process now, so the first job does not pay the engine's imports
+            slot.start()
+        except Exception:
+            log.exception("worker slot %d could not start its process", index)
         while not self._stop.is_set():
             try:
                 job_id = self.queue.claim()
