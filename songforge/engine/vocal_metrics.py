@@ -39,9 +39,11 @@ class PitchReport:
 
 def _f0_track(audio: np.ndarray, sample_rate_hz: int) -> np.ndarray:
     """F0 in Hz every 5 ms (0 where unvoiced), by WORLD's harvest on a 16 kHz copy."""
-    import pyworld
     import soxr
 
+    from songforge.engine.voice.singer import import_pyworld
+
+    pyworld = import_pyworld()
     mono = audio.mean(axis=1) if audio.ndim == 2 else audio
     x = soxr.resample(mono.astype(np.float64), sample_rate_hz, _ANALYSIS_RATE_HZ)
     f0, _ = pyworld.harvest(x, _ANALYSIS_RATE_HZ, f0_floor=60.0, f0_ceil=1000.0, frame_period=_FRAME_S * 1000)
@@ -50,7 +52,7 @@ def _f0_track(audio: np.ndarray, sample_rate_hz: int) -> np.ndarray:
 
 def pitch_accuracy(
     audio: np.ndarray, *, sample_rate_hz: int, notes: Sequence[Note], tempo_bpm: float,
-    guard_start_s: float = 0.08, guard_end_s: float = 0.04,
+    guard_start_s: float = 0.05, guard_end_s: float = 0.09,
 ) -> PitchReport:
     """Pitch error of a dry vocal against its notes.
 
@@ -59,7 +61,15 @@ def pitch_accuracy(
     audio : (n,) or (n, 2) dry vocal.
     notes : the sung notes (quarter-note beats); ``Note.pitch`` is the written MIDI pitch.
     tempo_bpm : quarter notes per minute of the score.
-    guard_start_s, guard_end_s : left out at each note's ends (consonants and portamento glides).
+    guard_start_s, guard_end_s : left out at each note's ends, matched to what the singer
+        (``songforge.engine.voice.singer.VoiceProfile``) does there. Start, 0.05 s: the 70 ms
+        Hann portamento glides into the note for its first 35 ms, plus ~15 ms for the F0
+        tracker's own smoothing (the vowel starts on the onset: the syllable's onset consonants
+        lie before the note). End, 0.09 s: the next syllable's onset consonants start up to
+        90 ms (``onset_lead_s``) before its note, so the last 90 ms of a note carry this
+        syllable's coda and the next one's onset (unvoiced there; harvest reports spurious F0 on
+        those consonants, hundreds of cents off) and the glide out (the last 35 ms).
+        Everything else in the note is measured, vibrato (+-35 cents) and drift included.
 
     Returns
     -------

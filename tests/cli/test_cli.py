@@ -59,3 +59,22 @@ def test_eval_reports_on_a_file(tmp_path):
     report = json.loads(result.output)
     assert abs(report["integrated_lufs"] + 14) <= 0.5
     assert (tmp_path / "spec.png").stat().st_size > 1000
+
+
+@pytest.mark.heavy
+def test_eval_adds_vocal_metrics_for_a_sung_song(tmp_path):
+    sheet = tmp_path / "lyrics.txt"
+    sheet.write_text("[Verse]\nMorning coffee on the windowsill\nRadio is playing something still\n"
+                     "[Chorus]\nWe can dance around the kitchen floor\nOpen every window, open every door\n")
+    out = tmp_path / "s.wav"
+    result = runner.invoke(app, ["generate", "pop", "--lyrics", str(sheet), "-o", str(out), "--seed", "2",
+                                 "--preset", "tiny", "--quiet", "--stems", str(tmp_path / "stems"),
+                                 "--midi", str(tmp_path / "s.mid"), "--timings", str(tmp_path / "t.json")])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(app, ["eval", str(out), "--vocals", str(tmp_path / "stems" / "vocals.wav"),
+                                 "--midi", str(tmp_path / "s.mid"), "--timings", str(tmp_path / "t.json"), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["vocal_note_error_cents_median"] <= 10.0
+    assert report["vocal_frames_within_50_cents"] >= 0.9
+    assert report["vocal_wer"] <= 0.25
