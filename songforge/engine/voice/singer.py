@@ -21,6 +21,7 @@ import numpy as np
 
 from songforge.engine.score import Note, midi_to_hz
 from songforge.engine.voice.festival import SpokenLine, SpokenSyllable, clean_text, speak
+from songforge.engine.voice.mandarin import MandarinLine, speak_mandarin, tone_bend_cents
 from songforge.errors import InvalidRequest
 
 __all__ = ["SungLine", "SungVocal", "VoiceProfile", "sing"]
@@ -151,8 +152,7 @@ def sing(
     jobs = [(i, line, _note_times(line.notes, tempo_bpm)) for i, line in enumerate(lines)
             if line.notes]
     end_s = max((t[-1][1] for _, _, t in jobs), default=0.0) + 0.5
-    texts = [_speakable_text(line) for _, line, _ in jobs]
-    spoken = speak(texts, workers=2 if len(texts) >= 6 else 1)
+    spoken = _speak_lines([line for _, line, _ in jobs])
     with ThreadPoolExecutor(max(1, min(_WORKERS, len(jobs)))) as pool:
         rendered = list(pool.map(
             lambda args: _render_line(*args, profile=profile, seed=seed),
@@ -183,9 +183,21 @@ def _note_times(notes: Sequence[Note], tempo_bpm: float) -> list[tuple[float, fl
             for n in ordered]
 
 
+def _speak_lines(lines: list[SungLine]) -> list[SpokenLine]:
+    """Chinese lines (any Han character) through espeak-ng (``mandarin.py``), the rest through
+    one Festival batch; results in input order."""
+    is_zh = [bool(_HAN.search(line.text)) for line in lines]
+    texts = [_speakable_text(line) for line, zh in zip(lines, is_zh, strict=True) if not zh]
+    english = iter(speak(texts, workers=2 if len(texts) >= 6 else 1) if texts else [])
+    chinese = iter(speak_mandarin([line.text for line, zh in zip(lines, is_zh, strict=True) if zh]))
+    return [next(chinese) if zh else next(english) for zh in is_zh]
+
+
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
 def _speakable_text(line: SungLine) -> str:
-    """The line's text, or ``"la"`` per syllable note when it has nothing Festival can say
-    (Chinese lines, until a Mandarin front end exists)."""
+    """The line's text, or ``"la"`` per syllable note when it has nothing Festival can say."""
     if re.search(r"[A-Za-z0-9]", clean_text(line.text)):
         return line.text
     n = sum(1 for n in line.notes if (n.lyric or "").strip() != "-")
@@ -425,7 +437,7 @@ class _Rendered:
     span_s: tuple[float, float]
 
 
-def _pyworld():
+def import_pyworld():
     """Import pyworld without its import-time ``pkg_resources`` deprecation warning."""
     import warnings
 
@@ -445,7 +457,7 @@ def _analyse(spoken: SpokenLine, *, crop_end_s: float) -> tuple[np.ndarray, np.n
     """
     import soxr
 
-    pyworld = _pyworld()
+    pyworld = import_pyworld()
     if spoken.audio is None:
         raise ValueError("the spoken line has no audio")
     x32 = spoken.audio[: int(math.ceil((crop_end_s + 0.02) * spoken.sample_rate_hz))]
@@ -475,7 +487,7 @@ def _interp_rows(rows: np.ndarray, at: np.ndarray, n: int) -> np.ndarray:
 
 def _render_line(index: int, line: SungLine, times, spoken: SpokenLine, *,
                  profile: VoiceProfile, seed: int) -> _Rendered:
-    pyworld = _pyworld()
+    pyworld = import_pyworld()
 
     rng = np.random.default_rng([int(seed) & 0xFFFFFFFF, index])
     groups = _groups(times)
@@ -495,6 +507,10 @@ def _render_line(index: int, line: SungLine, times, spoken: SpokenLine, *,
     sp_out = _warp_formants(sp_out, profile.formant_warp)
     ap_out = _shape_aperiodicity(ap_out, vowel, profile)
     f0 = _f0_curve(times, t_s, profile, rng)
+    if isinstance(spoken, MandarinLine):  # a light tone gesture at syllable starts
+        bend = tone_bend_cents(t_s, [(u.start_s, u.end_s, u.syllable.stress) for u in units],
+                               [(a, b, p) for a, b, p, _ in times])
+        f0 = f0 * 2.0 ** (bend / 1200.0)
     f0 = np.where(inside & (vowel | voiced_src), f0, 0.0)
     audio = pyworld.synthesize(np.ascontiguousarray(f0), np.ascontiguousarray(sp_out),
                                np.ascontiguousarray(ap_out), _ANALYSIS_RATE_HZ, FRAME_S * 1000)
