@@ -64,7 +64,7 @@ _LRC_LINE_WORDS = 8
 def request_to_dict(request: SongRequest) -> dict[str, Any]:
     """A SongRequest as a JSON-safe dict (the form jobs store)."""
     data = dataclasses.asdict(request)
-    data["format"] = request.format.value
+    data["format"] = AudioFormat.parse(request.format).value
     return data
 
 
@@ -148,7 +148,7 @@ def store_assets(result: Any, *, request: SongRequest, blobs: FileBlobStore, job
         "size_bytes": size_bytes,
         "duration_s": round(float(result.duration_s), 3),
         "seed": int(result.seed),
-        "format": request.format.value,
+        "format": AudioFormat.parse(request.format).value,
         "sample_rate_hz": request.sample_rate_hz,
         "channels": request.channels,
         "lyrics": _lyrics_of(result) or request.lyrics,

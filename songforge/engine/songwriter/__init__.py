@@ -136,11 +136,10 @@ def _offline(prompt: str, language: str, kinds: tuple[str, ...], seed: int, titl
     from songforge.engine.songwriter.vocab import rank
     from songforge.engine.songwriter.writer import write_song
 
-    if language == "zh":
-        from songforge.engine.songwriter.chinese import chinese_kit as kit_of
-    else:
-        from songforge.engine.songwriter.english import english_kit as kit_of
-    kit = kit_of()
+    from songforge.engine.songwriter.chinese import chinese_kit
+    from songforge.engine.songwriter.english import english_kit
+
+    kit = chinese_kit() if language == "zh" else english_kit()
     rng = np.random.default_rng([int(seed) & 0xFFFFFFFF, 0x5F17])
     rel = rank(kit.vocab, prompt or "")
     return write_song(kit, kinds, rel=rel, rng=rng, title=title,

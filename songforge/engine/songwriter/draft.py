@@ -97,7 +97,8 @@ def normalize_structure(structure: Iterable[str] | str | None) -> tuple[str, ...
 
 def plan_sections(kinds: Sequence[str], *, language: str, rng: np.random.Generator) -> list[SectionSpec]:
     """One :class:`SectionSpec` per kind; repeated choruses share one spec."""
-    specs, shared = [], {}
+    specs: list[SectionSpec] = []
+    shared: dict[str, SectionSpec] = {}
     shift = int(rng.choice([-1, 0, 0, 1]))
     for kind in kinds:
         if kind in INSTRUMENTAL_KINDS or kind == "intro" or kind not in _SHAPES:
@@ -118,7 +119,8 @@ def rhyme_pairs(scheme: str) -> list[tuple[int, int]]:
     """Line index pairs meant to rhyme: consecutive lines sharing a letter (the hook ``H``
     counts as its own rhyme class ``A``)."""
     letters = scheme.replace("H", "A")
-    pairs, last = [], {}
+    pairs: list[tuple[int, int]] = []
+    last: dict[str, int] = {}
     for i, letter in enumerate(letters):
         if letter in last:
             pairs.append((last[letter], i))

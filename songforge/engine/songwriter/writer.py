@@ -93,7 +93,7 @@ class LineWriter:
 
     @property
     def classes(self) -> dict[str, tuple[tuple[str, str], ...]]:
-        return _classes(self.kit.code, self.kit)
+        return _classes(self.kit.code, self.kit)  # type: ignore[arg-type]  # kits are frozen dataclasses (hashable)
 
     def pick_class(self, n_words: int, *, avoid: Sequence[str] = ()) -> str:
         """A rhyme class with ``n_words`` unused end words, favouring words near the prompt."""
@@ -215,7 +215,7 @@ def write_song(kit: LanguageKit, kinds: Sequence[str], *, rel: Relevance, rng: n
     n_rhymes = sum(1 for s in specs if s.kind in ("outro", "build_up")) + 2
     hook, hook_key, span = writer.hook(hook_target, n_rhymes=n_rhymes)
     shared: dict[str, list[str]] = {}
-    all_lines = []
+    all_lines: list[list[str]] = []
     for spec in specs:
         if not spec.scheme:
             all_lines.append([])
