@@ -349,7 +349,7 @@ def test_duration_gender_and_vocal_range():
     for seed in range(12):
         p = plan("pop", seed, gender="female")
         q = plan("pop", seed, gender="male")
-        assert abs(p.vocal_range[0] - 57) <= 2 and p.vocal_range[1] - p.vocal_range[0] == 17
+        assert abs(p.vocal_range[0] - 53) <= 2 and p.vocal_range[1] - p.vocal_range[0] == 16
         assert abs(q.vocal_range[0] - 45) <= 2 and q.vocal_range[1] - q.vocal_range[0] == 19
 
 

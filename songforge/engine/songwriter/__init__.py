@@ -133,11 +133,10 @@ def choose_language(prompt: str, language: str | None) -> str:
 
 
 def _offline(prompt: str, language: str, kinds: tuple[str, ...], seed: int, title: str | None) -> Draft:
-    from songforge.engine.songwriter.vocab import rank
-    from songforge.engine.songwriter.writer import write_song
-
     from songforge.engine.songwriter.chinese import chinese_kit
     from songforge.engine.songwriter.english import english_kit
+    from songforge.engine.songwriter.vocab import rank
+    from songforge.engine.songwriter.writer import write_song
 
     kit = chinese_kit() if language == "zh" else english_kit()
     rng = np.random.default_rng([int(seed) & 0xFFFFFFFF, 0x5F17])
