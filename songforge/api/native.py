@@ -258,10 +258,17 @@ async def song_events(job_id: JobId, request: Request, key: ApiKey) -> EventSour
 
 @router.post("/lyrics", response_model=LyricsView, tags=["lyrics"], summary="Write lyrics from a prompt",
              responses=_errors(400, 401, 429, 501))
-def create_lyrics(body: LyricsCreate, key: ApiKey) -> dict[str, Any]:
-    """Lyrics with structure tags, ready for POST /v1/songs (501 where the songwriter is not installed)."""
-    options = {"language": body.language, "seed": body.seed, "title": body.title}
-    sheet = _songwriter()(body.prompt, **{k: v for k, v in options.items() if v is not None})
+def create_lyrics(body: LyricsCreate, key: ApiKey, request: Request) -> dict[str, Any]:
+    """Lyrics with structure tags, ready for POST /v1/songs (501 where the songwriter is not installed).
+
+    Uses the operator's LLM endpoint when one is configured, the offline writer otherwise."""
+    write = _songwriter()
+    from songforge.engine.songwriter.options import SongwriterOptions
+
+    writer = SongwriterOptions.from_settings(service_of(request).settings)
+    options = {"language": body.language, "seed": body.seed, "title": body.title, "llm": writer.llm,
+               "blocklist_path": writer.blocklist_path}
+    sheet = write(body.prompt, **{k: v for k, v in options.items() if v is not None})
     return {"lyrics": sheet.to_text(), "title": sheet.title, "style_tags": sheet.style_tags or None}
 
 

@@ -25,6 +25,8 @@ from songforge.engine.timings import LineTiming, build_line_timings, to_json, to
 from songforge.errors import ContentTooLong, InvalidRequest
 from songforge.models import AudioFormat, SongRequest, Stage
 
+from songforge.engine.songwriter.options import SongwriterOptions
+
 if TYPE_CHECKING:
     from songforge.engine.compose import VocalLine
     from songforge.engine.lyrics import Lyrics
@@ -136,6 +138,7 @@ def make_song(
     preset: str = "default",
     on_progress: ProgressFn | None = None,
     on_chunk: ChunkFn | None = None,
+    songwriter: SongwriterOptions | None = None,
 ) -> SongResult:
     """Make one song for ``request``: sung when it has (or asks for) lyrics, else instrumental.
 
@@ -146,6 +149,7 @@ def make_song(
     on_progress : called with (stage, fraction 0-1) as stages start and end.
     on_chunk : called with each piece of the encoded file in playing order, section by section;
         the pieces concatenate to ``SongResult.encoded`` exactly.
+    songwriter : the operator's songwriter options (an LLM endpoint, the content word list).
 
     Returns
     -------
@@ -168,8 +172,10 @@ def make_song(
     if request.instrumental:
         lyrics, (score, vocal) = None, clock.run(Stage.COMPOSE, lambda: _compose(plan, lyrics=None, duration_s=None))
     else:
-        lyrics, (score, vocal) = clock.run(Stage.LYRICS, lambda: _lyrics_and_score(request, plan, seed=seed),
-                                           label="lyrics")
+        lyrics, (score, vocal) = clock.run(
+            Stage.LYRICS, lambda: _lyrics_and_score(request, plan, seed=seed, options=songwriter or SongwriterOptions()),
+            label="lyrics",
+        )
     dry = _render_and_sing(score, vocal, plan=plan, seed=seed, tail_s=settings.render_tail_s,
                                    soundfont=settings.soundfont, clock=clock)
     stems, sung = dry.stems, dry.lines
@@ -199,7 +205,7 @@ def make_song(
 
 
 def _lyrics_and_score(
-    request: SongRequest, plan: SongPlan, *, seed: int
+    request: SongRequest, plan: SongPlan, *, seed: int, options: SongwriterOptions
 ) -> tuple[Lyrics, tuple[Score, VocalLine | None]]:
     """The lyric sheet and the score sung to it.
 
@@ -209,15 +215,15 @@ def _lyrics_and_score(
     from songforge.engine.lyrics import parse_lyrics
     from songforge.engine.songwriter import check_content, write_lyrics
 
-    check_content(request.prompt, field="prompt")
+    check_content(request.prompt, field="prompt", blocklist_path=options.blocklist_path)
     if request.lyrics and request.lyrics.strip():
-        check_content(request.lyrics, field="lyrics")
+        check_content(request.lyrics, field="lyrics", blocklist_path=options.blocklist_path)
         lyrics = parse_lyrics(request.lyrics)
         return lyrics, _compose(plan, lyrics=lyrics, duration_s=request.duration_s)
     forms = _WRITTEN_FORMS if request.duration_s is None else _WRITTEN_FORMS[1:]
     for index, form in enumerate(forms):
         lyrics = write_lyrics(request.prompt, language=request.language, structure=form, seed=seed,
-                              title=request.title)
+                              title=request.title, llm=options.llm, blocklist_path=options.blocklist_path)
         try:
             return lyrics, _compose(plan, lyrics=lyrics, duration_s=request.duration_s)
         except ContentTooLong as exc:

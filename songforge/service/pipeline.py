@@ -90,18 +90,24 @@ def _default_generate() -> Generate:
 
 
 def run_in_child(
-    job_id: str, request_data: dict[str, Any], preset: str, blob_root: str, generate: Generate | None
+    job_id: str, request_data: dict[str, Any], preset: str, blob_root: str, generate: Generate | None,
+    songwriter: Any = None,
 ) -> dict[str, Any]:
     """Generate one job's song in a worker process; returns ``{"ok": True, "result": {...}}`` or
-    ``{"ok": False, "reason": ..., "message": ...}`` (JSON-safe, never raises)."""
+    ``{"ok": False, "reason": ..., "message": ...}`` (JSON-safe, never raises).
+
+    ``songwriter`` (a ``SongwriterOptions``: the operator's LLM endpoint and word list) is passed
+    to the engine only when the operator configured one."""
     try:
         _lower_priority()
         request = request_from_dict(request_data)
+        extra = {"songwriter": songwriter} if songwriter is not None else {}
         result = (generate or _default_generate())(
             request,
             preset=preset,
             on_progress=lambda stage, fraction: emit((_MSG_PROGRESS, job_id, str(stage), float(fraction))),
             on_chunk=lambda data: emit((_MSG_CHUNK, job_id, bytes(data))),
+            **extra,
         )
         summary = store_assets(result, request=request, blobs=FileBlobStore(blob_root), job_id=job_id)
         return {"ok": True, "result": summary}
@@ -253,8 +259,18 @@ class Pipeline:
         except IllegalTransition:
             return None
         self._offsets[job_id] = 0
-        args = (job.id, job.request, self.settings.preset, str(self.blobs.root), self.generate)
+        args = (job.id, job.request, self.settings.preset, str(self.blobs.root), self.generate,
+                self._songwriter_options())
         return Task(run_in_child, args)
+
+    def _songwriter_options(self) -> Any:
+        """The operator's songwriter options, or ``None`` when nothing is configured."""
+        s = self.settings
+        if not (s.lyrics_llm_base_url or s.content_blocklist_path):
+            return None
+        from songforge.engine.songwriter.options import SongwriterOptions
+
+        return SongwriterOptions.from_settings(s)
 
     def on_message(self, job_id: str, message: tuple[Any, ...]) -> None:
         """Progress -> lifecycle progress; the first chunk -> first_ready; chunks -> chunk events."""

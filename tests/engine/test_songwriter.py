@@ -280,3 +280,30 @@ def test_cli_prints_the_sheet():
     assert "[Verse 1]" in result.output and "[Chorus 2]" in result.output
     result = CliRunner().invoke(app, ["lyrics", "夏天的海边", "--language", "zh", "--offline"])
     assert result.exit_code == 0 and "[Pre-Chorus]" in result.output
+
+
+def test_songs_are_sung_to_the_operators_llm_lyrics(fake_llm):
+    from songforge.engine.song import make_song
+    from songforge.engine.songwriter.options import SongwriterOptions
+    from songforge.models import SongRequest
+
+    _Fake.mode = "good"
+    song = make_song(SongRequest(prompt="the sea at night", duration_s=40, seed=1, format="wav"), preset="tiny",
+                     songwriter=SongwriterOptions(llm=fake_llm))
+    assert [line.text for line in song.lines] == [line for line in GOOD.splitlines()[1:] if not line.startswith("[")]
+
+
+def test_service_passes_the_operators_songwriter_options(tmp_path):
+    from songforge.config import Settings
+    from songforge.service.pipeline import Pipeline
+
+    plain = Pipeline(Settings(data_dir=tmp_path), lifecycle=_Lifecycle(), blobs=None)  # type: ignore[arg-type]
+    assert plain._songwriter_options() is None
+    configured = Pipeline(Settings(data_dir=tmp_path, lyrics_llm_base_url="http://127.0.0.1:9/v1",
+                                   lyrics_llm_model="m"), lifecycle=_Lifecycle(), blobs=None)  # type: ignore[arg-type]
+    options = configured._songwriter_options()
+    assert options.llm.base_url == "http://127.0.0.1:9/v1" and options.llm.model == "m"
+
+
+class _Lifecycle:
+    store = None
