@@ -83,6 +83,14 @@ def compose(plan: SongPlan, *, rng: np.random.Generator | None = None) -> Score:
     drums = write_drums(sections, plan=plan, style=style, rng=drums_rng)
     parts = arrange(sections, plan=plan, style=style, melody=melody, bass=bass, drums=drums,
                     rng=arrange_rng)
+    return _score(plan, sections, parts)
+
+
+def _score(plan: SongPlan, sections: Sequence[Section], parts: tuple[Part, ...], *, lyrics: bool = False) -> Score:
+    """The Score of ``plan`` with its sections and parts (tempo, meter, key and title from the plan)."""
+    metadata: dict[str, object] = {"genre": plan.genre, "seed": plan.seed, "swing": plan.swing}
+    if lyrics:
+        metadata["lyrics"] = True
     return Score(
         tempo_bpm=plan.quarter_bpm,
         meter=(int(plan.meter[0]), int(plan.meter[1])),
@@ -92,7 +100,7 @@ def compose(plan: SongPlan, *, rng: np.random.Generator | None = None) -> Score:
         parts=parts,
         pulse_quarters=plan.pulse_quarters,
         title=plan.title,
-        metadata={"genre": plan.genre, "seed": plan.seed, "swing": plan.swing},
+        metadata=metadata,
     )
 
 
@@ -151,17 +159,7 @@ def compose_song(
                     drums=write_drums(sections, plan=plan, style=style, rng=drums_rng),
                     rng=arrange_rng, lead=lead)
     parts = tuple(p for p in parts if p.notes or p.role != "lead") + _vocal_parts(vocal)
-    return Score(
-        tempo_bpm=plan.quarter_bpm,
-        meter=(int(plan.meter[0]), int(plan.meter[1])),
-        tonic_pc=plan.tonic_pc % 12,
-        mode=plan.mode,
-        sections=tuple(sections),
-        parts=parts,
-        pulse_quarters=plan.pulse_quarters,
-        title=plan.title,
-        metadata={"genre": plan.genre, "seed": plan.seed, "swing": plan.swing, "lyrics": True},
-    ), vocal
+    return _score(plan, sections, parts, lyrics=True), vocal
 
 
 def _intro_as_inst(sections: list[Section]) -> list[Section]:
