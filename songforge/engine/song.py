@@ -21,11 +21,10 @@ import numpy as np
 
 from songforge.engine.plan import SongPlan
 from songforge.engine.score import PITCH_CLASSES, Score
+from songforge.engine.songwriter.options import SongwriterOptions
 from songforge.engine.timings import LineTiming, build_line_timings, to_json, to_lrc
 from songforge.errors import ContentTooLong, InvalidRequest
 from songforge.models import AudioFormat, SongRequest, Stage
-
-from songforge.engine.songwriter.options import SongwriterOptions
 
 if TYPE_CHECKING:
     from songforge.engine.compose import VocalLine
@@ -323,49 +322,9 @@ def _mix(stems: dict[str, np.ndarray], *, score: Score, plan: SongPlan) -> tuple
     from songforge.engine.styles import load_style
 
     roles = {p.name: p.role for p in score.parts if p.name in stems}
-    style_mix = {**load_style(plan.genre).mix, **_VOCAL_MIX}
-    stems = _carve_under_vocals(stems, roles=roles)
+    style_mix = load_style(plan.genre).mix
     mixed, processed = mix_stems(stems, roles=roles, sample_rate_hz=MASTER_SAMPLE_RATE_HZ, style_mix=style_mix)
     return master(mixed, sample_rate_hz=MASTER_SAMPLE_RATE_HZ), processed
-
-
-# Mix options for sung songs (bench/vocals.py, Whisper-base on the master): the vocal 5 dB over
-# the accompaniment (the issue's 3-5 dB), little reverb on it, the harmony voice 12 dB under it.
-_VOCAL_MIX = {"vocal_over_accomp_db": 5.0, "reverb_vocal": 0.05, "reverb_harmony_vocal": 0.1,
-              "gain_db_harmony_vocal": -5.0}
-# (roles, centre Hz, gain dB, Q): while the singer sings, the band makes room in the speech band.
-_CARVE = ((("chords", "pad", "arp", "counter", "lead", "fx"), 1500.0, -6.0, 0.5),
-          (("drums",), 3000.0, -3.0, 0.7))
-
-
-def _carve_under_vocals(stems: dict[str, np.ndarray], *, roles: dict[str, str]) -> dict[str, np.ndarray]:
-    """Cut the band's 0.5-4 kHz (``_CARVE``) while anyone sings, faded in and out over 0.15 s and
-    held 0.4 s around each sung phrase: the vocal's consonants and formants stay unmasked
-    (Whisper-base WER on the master 0.36 -> 0.28 over 10 female sheets). Vocal stems pass as is."""
-    import pedalboard as pb
-    from scipy.ndimage import maximum_filter1d, uniform_filter1d
-
-    vocals = [a for n, a in stems.items() if roles.get(n) in VOCAL_ROLES]
-    if not vocals:
-        return stems
-    hop = MASTER_SAMPLE_RATE_HZ // 100
-    level = np.abs(np.sum(vocals, axis=0)).mean(axis=1)
-    n_frames = len(level) // hop
-    if n_frames == 0:
-        return stems
-    frames = level[: n_frames * hop].reshape(n_frames, hop).max(axis=1)
-    active = (frames > 0.02 * max(float(frames.max()), 1e-9)).astype(np.float32)
-    active = uniform_filter1d(maximum_filter1d(active, size=81), size=16)
-    env = np.pad(np.repeat(active, hop), (0, len(level) - n_frames * hop), mode="edge")[:, None]
-    out = dict(stems)
-    for name, audio in stems.items():
-        moves = [m for m in _CARVE if roles.get(name) in m[0]]
-        if not moves or roles.get(name) in VOCAL_ROLES:
-            continue
-        board = pb.Pedalboard([pb.PeakFilter(cutoff_frequency_hz=f, gain_db=g, q=q) for _, f, g, q in moves])
-        cut = board(np.ascontiguousarray(audio, dtype=np.float32), MASTER_SAMPLE_RATE_HZ)
-        out[name] = (audio + env * (cut - audio)).astype(np.float32)
-    return out
 
 
 def _section_bounds(score: Score, n_samples: int) -> list[tuple[int, int]]:

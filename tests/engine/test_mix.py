@@ -108,3 +108,21 @@ def test_pieces_and_sparse_limiter_match_whole_array_processing(
     curve = _limiter_gain(peak, sample_rate_hz=SR, ceiling_dbtp=-1.0)
     whole = _curve_segment(peak, ceiling=np.float32(_gain(-1.0)), ahead=384, hold=1440)
     assert curve is not None and np.array_equal(curve, whole)
+
+
+def test_band_is_carved_only_while_the_voice_sings():
+    from songforge.engine.mix import _carve_under_vocals
+
+    rate = 48000
+    t = np.arange(4 * rate) / rate
+    tone = (0.3 * np.sin(2 * np.pi * 1500.0 * t)).astype(np.float32)
+    band = np.stack([tone, tone], axis=1)
+    voice = np.zeros_like(band)
+    voice[2 * rate:, :] = 0.2 * np.sin(2 * np.pi * 220.0 * t[2 * rate:, None])
+    out = _carve_under_vocals({"chords": band, "vocals": voice}, roles={"chords": "chords", "vocals": "vocal"},
+                              sample_rate_hz=rate)
+    quiet = np.sqrt(np.mean(out["chords"][int(0.2 * rate):int(1.0 * rate)] ** 2))
+    sung = np.sqrt(np.mean(out["chords"][int(3.0 * rate):int(3.8 * rate)] ** 2))
+    assert abs(20 * np.log10(quiet / np.sqrt(np.mean(band[: rate] ** 2)))) < 0.1  # untouched before the voice
+    assert -7.0 < 20 * np.log10(sung / quiet) < -5.0  # the 6 dB cut at 1.5 kHz while it sings
+    assert out["vocals"] is voice
