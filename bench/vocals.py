@@ -4,7 +4,7 @@ Usage: `python bench/vocals.py [--preset default|tiny] [--sheets N] [--genders f
 For each lyric sheet of songforge.evalsets (10 English, 3 Chinese) and each gender, makes the song
 and measures on the dry lead vocal: per-note pitch error (median |cents|), the share of voiced
 frames within 50 cents, Whisper-base word error rate (CER for Chinese) on the dry vocal and on the
-full mix, and the median word-onset error against our timings; plus seconds of vocal compute per
+full mix (transcribed per sung line span, `asr.transcribe_spans`), and the median word-onset error against our timings; plus seconds of vocal compute per
 second of song. Prints a table and per-gender summaries (error rates weighted by reference words).
 """
 
@@ -31,8 +31,11 @@ def _row(genre: str, sheet: str, *, gender: str, language: str, preset: str, see
     notes = song.score.part("vocals").notes
     pitch = pitch_accuracy(song.dry_vocals, sample_rate_hz=song.sample_rate_hz, notes=notes,
                            tempo_bpm=song.score.tempo_bpm)
-    dry = intelligibility(song.dry_vocals, sample_rate_hz=song.sample_rate_hz, lyrics=lines, language=language)
-    mix = intelligibility(song.audio, sample_rate_hz=song.sample_rate_hz, lyrics=lines, language=language)
+    spans = [(line.start_s, line.end_s) for line in song.lines]  # sung lines only, see intelligibility
+    dry = intelligibility(song.dry_vocals, sample_rate_hz=song.sample_rate_hz, lyrics=lines, language=language,
+                          spans_s=spans)
+    mix = intelligibility(song.audio, sample_rate_hz=song.sample_rate_hz, lyrics=lines, language=language,
+                          spans_s=spans)
     planned = [(w.word, w.start_s) for line in song.lines for w in line.words]
     onsets = onset_errors_s(planned, dry["words"])  # type: ignore[arg-type]
     n_ref = sum(len(line.split()) for line in lines) if language == "en" else sum(len(line) for line in lines)

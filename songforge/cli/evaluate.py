@@ -74,8 +74,9 @@ def vocal_report(mix: Path, *, vocals: Path | None, midi: Path | None, timings: 
     texts = [line["text"] for line in lines]
     language = "zh" if any("\u4e00" <= ch <= "\u9fff" for text in texts for ch in text) else "en"
     pitch = pitch_accuracy(voice, sample_rate_hz=rate, notes=notes, tempo_bpm=60.0)
-    dry = intelligibility(voice, sample_rate_hz=rate, lyrics=texts, language=language)
-    wet = intelligibility(full, sample_rate_hz=full_rate, lyrics=texts, language=language)
+    spans_s = [(line["start_s"], line["end_s"]) for line in lines]
+    dry = intelligibility(voice, sample_rate_hz=rate, lyrics=texts, language=language, spans_s=spans_s)
+    wet = intelligibility(full, sample_rate_hz=full_rate, lyrics=texts, language=language, spans_s=spans_s)
     planned = [(w["word"], w["start_s"]) for line in lines for w in line["words"]]
     onsets = onset_errors_s(planned, dry["words"])  # type: ignore[arg-type]
     return {

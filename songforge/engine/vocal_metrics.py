@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -92,14 +93,31 @@ def pitch_accuracy(
     return PitchReport(tuple(errors), share, int(frames_ok.size))
 
 
-def intelligibility(audio: np.ndarray, *, sample_rate_hz: int, lyrics: Sequence[str], language: str) -> dict[str, object]:
+def intelligibility(audio: np.ndarray, *, sample_rate_hz: int, lyrics: Sequence[str], language: str,
+                    spans_s: Sequence[tuple[float, float]] | None = None) -> dict[str, object]:
     """Whisper-base transcript of ``audio`` and its error rate against the sung ``lyrics`` lines.
+
+    ``spans_s``: the sung lines' ``(start_s, end_s)`` (e.g. ``Song.lines`` or
+    ``SungVocal.line_timings``). When given, only those spans are transcribed, a few lines at a
+    time (:func:`songforge.engine.asr.transcribe_spans`): on a whole song Whisper-base skips
+    30 s windows of synthetic singing as "no speech" and fills instrumental stretches with
+    hallucinated credits, which measures Whisper's segmentation rather than the singing (and
+    puts word onsets tens of seconds off). ``None`` transcribes the whole audio at once.
 
     Returns ``{"error_rate", "metric" ("wer" or "cer"), "transcript", "words"}``.
     """
-    from songforge.engine.asr import character_error_rate, transcribe, word_error_rate
+    from songforge.engine.asr import (
+        character_error_rate,
+        transcribe,
+        transcribe_spans,
+        word_error_rate,
+    )
 
-    transcript = transcribe(audio, sample_rate_hz=sample_rate_hz, language=language)
+    if spans_s is not None:
+        transcript = transcribe_spans(audio, sample_rate_hz=sample_rate_hz, spans_s=spans_s,
+                                      language=language)
+    else:
+        transcript = transcribe(audio, sample_rate_hz=sample_rate_hz, language=language)
     reference = "\n".join(lyrics)
     if language == "zh":
         rate, metric = character_error_rate(reference, transcript.text), "cer"
@@ -115,15 +133,31 @@ def onset_errors_s(
 
     ``planned`` is ``(word, start_s)`` from our timings, ``heard`` the transcript's
     ``(word, start_s, end_s)``; words are matched in order by their normalised spelling.
+    Chinese is matched character by character: our timings have one word per character while
+    Whisper's words span several (``我們``), so a heard word with Chinese characters is split
+    into its characters (times shared out evenly) and traditional characters are simplified.
     """
+    from songforge.engine.asr import normalize_chinese
+
     def norm(word: str) -> str:
         return "".join(ch for ch in word.lower() if ch.isalnum())
 
+    def split(word: str, start_s: float, end_s: float) -> list[tuple[str, float]]:
+        if not _HAN.search(word):
+            return [(norm(word), start_s)]
+        chars = [ch for ch in normalize_chinese(word) if not ch.isspace()]
+        step = (end_s - start_s) / max(len(chars), 1)
+        return [(ch, start_s + k * step) for k, ch in enumerate(chars)]
+
     a = [norm(w) for w, _ in planned]
-    b = [norm(w) for w, _, _ in heard]
+    pieces = [p for w, s, e in heard for p in split(w, s, e)]
+    b = [w for w, _ in pieces]
     matcher = difflib.SequenceMatcher(a=a, b=b, autojunk=False)
     errors = []
     for block in matcher.get_matching_blocks():
         for k in range(block.size):
-            errors.append(abs(heard[block.b + k][1] - planned[block.a + k][1]))
+            errors.append(abs(pieces[block.b + k][1] - planned[block.a + k][1]))
     return errors
+
+
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")

@@ -150,3 +150,13 @@ def test_sung_chinese_character_error_rate(sung, capsys):
     with capsys.disabled():
         print(f"\nsung Mandarin CER {cer:.3f} over {len(''.join(ZH_LINES))} characters: {heard}")
     assert cer <= 0.6
+
+
+def test_chinese_onsets_match_character_by_character():
+    """Whisper's Chinese words span several characters, often traditional: they are split into
+    simplified characters so each of our per-character timings finds its match."""
+    from songforge.engine.vocal_metrics import onset_errors_s
+
+    planned = [("我", 1.0), ("们", 1.5), ("一", 2.0), ("baby", 3.0)]
+    heard = [("我們", 1.1, 1.9), ("一", 2.1, 2.4), ("Baby,", 3.2, 3.5)]
+    assert np.allclose(onset_errors_s(planned, heard), [0.1, 0.0, 0.1, 0.2])

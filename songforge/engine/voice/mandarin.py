@@ -16,7 +16,10 @@ Tones: the melody decides the pitch; :func:`tone_bend_cents` adds a light tone g
 Measured (Whisper-base, ``asr.transcribe_spans``, G3-G4 female melodies at 100 BPM): sung
 CER 0.55-0.79 over 10 varied lines (96 characters, four melodies) and 0.26 on the 5 easier
 lines of the tests; espeak-ng's plain speech of the same 10 lines scores 0.70, so its Mandarin,
-not the singing, is the limit ("la", the old fallback, scores 1.0). Synthesising each syllable
+not the singing, is the limit ("la", the old fallback, scores 1.0). The 12 lines of
+``evalsets.LYRIC_SHEETS_ZH`` score 0.57 as espeak-ng speech (0.53-0.59 over its voice
+variants, worse at 80 wpm) and 0.72-0.73 sung in whole songs (``bench/vocals.py``); sung with
+the tests' melodies they score 0.80, stronger tone bends (120 c) 0.78. Synthesising each syllable
 alone read better than whole lines (sung CER 0.66-0.79 vs 0.97-1.0), 110 wpm better than 150.
 """
 
