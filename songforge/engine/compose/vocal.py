@@ -444,6 +444,7 @@ def metric_weight(beat: float, *, meter: tuple[int, int]) -> int:
     return 1 if on(0.5) else 0
 
 
+_UNSTRESSED_LONG_COST = 0.6  # per octave of length over the typical note, unstressed syllables
 _STRESSED_COST = {4: 0.0, 3: 0.2, 2: 0.6, 1: 1.6, 0: 2.2}
 _UNSTRESSED_COST = {4: 0.9, 3: 0.6, 2: 0.25, 1: 0.0, 0: 0.1}
 
@@ -517,12 +518,18 @@ def _place_costs(stress: np.ndarray, g: _Grid, noise: np.ndarray) -> np.ndarray:
 
 
 def _length_costs(stress: np.ndarray, g: _Grid, k_max: int) -> np.ndarray:
-    """cost[i, k]: syllable i held for k grid steps."""
+    """cost[i, k]: syllable i held for k grid steps.
+
+    Unstressed syllables pay extra for notes longer than the typical one: a held unstressed
+    syllable ("trum-PET", "sta-TIC") is heard as a word of its own (Whisper: "Trump it",
+    "Statue"); sung like speech, long on the stresses, the words stay whole.
+    """
     k = np.arange(1, k_max + 1)
     dur = k * g.grid
     base = 0.55 * np.abs(np.log2(dur / g.typical)) + 0.4 * (dur > 2.0)
     bonus = 0.15 * np.minimum(k - 1, 2)[None, :] * stress[:, None]
-    return base[None, :] - bonus
+    over = np.maximum(0.0, np.log2(dur / g.typical))[None, :]
+    return base[None, :] - bonus + _UNSTRESSED_LONG_COST * over * (1.0 - stress[:, None])
 
 
 def _syncopation(g: _Grid, k_max: int) -> np.ndarray:

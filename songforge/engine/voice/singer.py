@@ -3,7 +3,8 @@
 The route (measured in ENGINE_NOTES): Festival slt HTS speech -> WORLD analysis at 24 kHz
 (dio + stonemask, CheapTrick, D4C; 5 ms frames) -> the spectral envelope and aperiodicity are
 time-warped so each syllable's vowel starts on its note's onset and is held to the note's end
-(onset consonants lead the note by up to ~90 ms, consonants take at most ~55% of a slot) ->
+(onset consonants lead the note by up to ~90 ms, ~150 ms after a rest; consonants take at most
+~55% of a slot) ->
 F0 is replaced by the melody (Hann-smoothed steps for portamento, delayed vibrato, slow drift)
 -> vowel aperiodicity is clamped -> WORLD synthesis -> soxr to the output rate.
 Lines are rendered on two threads (pyworld releases the GIL).
@@ -50,6 +51,7 @@ class VoiceProfile:
     portamento_ms: float = 70.0
     drift_cents: float = 2.0
     onset_lead_s: float = 0.09
+    onset_lead_rest_s: float = 0.15  # after a rest: 0.09 squeezed "Smoky" -> "So key"
     max_consonant_share: float = 0.55
     vowel_aperiodicity_max: float = 0.3
 
@@ -80,7 +82,7 @@ class SungVocal:
     ``audio`` is (n,) float32 mono at ``sample_rate_hz``, from beat 0 to the last note's end
     + 0.5 s. ``word_timings`` are ``(word, start_s, end_s, line_index)``: ``start_s`` is the
     onset of the note the word's first vowel lands on (its consonants may lead it by up to
-    ~90 ms) and ``end_s`` is when its last sound ends. ``line_timings`` are
+    ~90 ms, ~150 ms after a rest) and ``end_s`` is when its last sound ends. ``line_timings`` are
     ``(text, start_s, end_s)`` per input line.
     """
 
@@ -323,7 +325,9 @@ def _split_syllable(syl: SpokenSyllable) -> tuple[float, float, float, float]:
 def _layout(units: list[_Unit], profile: VoiceProfile) -> list[_Segment]:
     """Timeline segments (onset, vowel, coda per unit) with the consonant limits applied."""
     parts = [_split_syllable(u.syllable) for u in units]
-    onset = [min(v0 - s0, profile.onset_lead_s) for s0, v0, _, _ in parts]
+    gaps = [math.inf] + [units[k].start_s - units[k - 1].end_s for k in range(1, len(units))]
+    onset = [min(v0 - s0, max(profile.onset_lead_s, min(gap, profile.onset_lead_rest_s)))
+             for (s0, v0, _, _), gap in zip(parts, gaps, strict=True)]
     coda = [c1 - v1 for _, _, v1, c1 in parts]
     overlap = [0.0] * (len(units) + 1)
     for k in range(1, len(units)):
