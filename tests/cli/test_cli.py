@@ -78,3 +78,12 @@ def test_eval_adds_vocal_metrics_for_a_sung_song(tmp_path):
     assert report["vocal_note_error_cents_median"] <= 10.0
     assert report["vocal_frames_within_50_cents"] >= 0.9
     assert report["vocal_wer"] <= 0.25
+
+
+def test_bench_measures_every_stage():
+    result = runner.invoke(app, ["bench", "--one", "10", "--preset", "tiny", "--format", "wav"])
+    assert result.exit_code == 0, result.output
+    row = json.loads(result.output.strip().splitlines()[-1])
+    assert row["audio_s"] >= 10.0 and row["peak_rss_mb"] > 0
+    assert 0 < row["render"] + row["mix"] + row["encode"] <= row["total"]
+    assert row["first_chunk"] <= row["total"]
