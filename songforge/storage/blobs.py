@@ -10,13 +10,13 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from songforge.errors import InvalidRequest, NotFound
+from songforge.storage.atomic import atomic_write
 
 __all__ = ["BlobStore", "FileBlobStore", "BlobSource", "TEMP_PREFIX"]
 
@@ -63,18 +63,7 @@ class FileBlobStore:
 
     def put(self, key: str, data: BlobSource) -> int:
         """Store ``data`` (bytes, a file path or a binary file object) at ``key``; returns its size."""
-        target = self.path_for(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=TEMP_PREFIX)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                _copy_into(data, out)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        target = atomic_write(self.path_for(key), lambda out: _copy_into(data, out), prefix=TEMP_PREFIX, suffix="")
         _fsync_dir(target.parent)
         return target.stat().st_size
 
