@@ -6,10 +6,7 @@ The server runs the scripted stand-in engine (``tests/api/_engines.py``) in real
 
 from __future__ import annotations
 
-import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
@@ -19,7 +16,7 @@ from songforge import Client
 from songforge.errors import InvalidRequest
 from songforge.storage.jobs import SqlJobStore
 from tests.api._server import SCRIPTED, LiveServer
-from tests.service._helpers import wait_until
+from tests.service._helpers import Receiver, wait_until
 
 URL_TTL_S = 3
 MAX_BODY_BYTES = 64 * 1024
@@ -114,39 +111,8 @@ def test_cancel_and_conflict(client):
     assert response.status_code == 409 and response.json()["error"]["code"] == "illegal_transition"
 
 
-class _Receiver:
-    """A loopback webhook receiver answering 503 to the first ``fail_first`` POSTs."""
-
-    def __init__(self, fail_first: int) -> None:
-        self.bodies: list[dict] = []
-        self.attempts = 0
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                receiver.attempts += 1
-                ok = receiver.attempts > fail_first
-                if ok:
-                    receiver.bodies.append(body)
-                self.send_response(200 if ok else 503)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 def test_callbacks_are_retried_until_delivered(client):
-    receiver = _Receiver(fail_first=2)
+    receiver = Receiver(fail_first=2)
     try:
         [job] = client.submit("a sine", format="wav", callback_url=receiver.url)
         wait_until(lambda: any(b["status"] == "succeeded" for b in receiver.bodies), timeout_s=30)

@@ -1,8 +1,6 @@
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -16,43 +14,12 @@ from songforge.service.callbacks import (
 )
 from songforge.service.lifecycle import Lifecycle
 from songforge.storage.jobs import Job, SqlJobStore, new_job_id
-from tests.service._helpers import make_settings, wait_until
-
-
-class _Receiver:
-    """A loopback HTTP server that answers 503 to the first ``fail_first`` POSTs, then 200."""
-
-    def __init__(self, fail_first: int = 0) -> None:
-        self.bodies: list[dict] = []
-        self.attempts = 0
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                receiver.attempts += 1
-                ok = receiver.attempts > fail_first
-                if ok:
-                    receiver.bodies.append(body)
-                self.send_response(200 if ok else 503)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+from tests.service._helpers import Receiver, make_settings, wait_until
 
 
 @pytest.fixture
 def receiver():
-    r = _Receiver(fail_first=2)
+    r = Receiver(fail_first=2)
     yield r
     r.close()
 
@@ -112,7 +79,7 @@ def test_delivery_refuses_private_targets_when_not_allowed(tmp_path, receiver):
 
 
 def test_dispatcher_sends_status_callbacks_with_the_dialect_renderer(tmp_path):
-    receiver = _Receiver()
+    receiver = Receiver()
     store = SqlJobStore(f"sqlite:///{tmp_path / 'j.db'}")
     life = Lifecycle(store)
     sender = CallbackSender(make_settings(tmp_path), backoff_s=0.01)
