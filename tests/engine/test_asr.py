@@ -10,6 +10,7 @@ import pytest
 
 from songforge.engine import asr
 from songforge.errors import MissingDependency
+from tests.engine._melodies import random_walk_melody
 
 _HAS_MODEL = all(importlib.util.find_spec(name) is not None
                  for name in ("faster_whisper", *asr._PARTS))
@@ -22,7 +23,6 @@ EN_LINES = (
     "Every road we travel brings us closer home",
     "Hold my hand and dance with me tonight",
 )
-G_MAJOR_G3_G4 = (55, 57, 59, 60, 62, 64, 66, 67)
 TEMPO_BPM = 100.0
 
 
@@ -130,33 +130,13 @@ def test_silence_gives_an_empty_transcript():
     assert result.text == "" and result.words == []
 
 
-def _english_melody():
-    from songforge.engine.lyrics import syllabify_lines
-    from songforge.engine.score import Note
-    from songforge.engine.voice import SungLine
-
-    rng = np.random.default_rng(0)
-    lines, beat = [], 0.0
-    for text, words in zip(EN_LINES, syllabify_lines(EN_LINES), strict=True):
-        syllables = [s for w in words for s in w.syllables]
-        notes, step = [], int(rng.integers(2, 6))
-        for j, syl in enumerate(syllables):
-            beats = 2.0 if j == len(syllables) - 1 else (1.0 if rng.random() < 0.35 else 0.5)
-            step = int(np.clip(step + rng.integers(-2, 3), 0, len(G_MAJOR_G3_G4) - 1))
-            notes.append(Note(G_MAJOR_G3_G4[step], beat, beats * 0.95, lyric=syl))
-            beat += beats
-        lines.append(SungLine(text, tuple(notes)))
-        beat += 1.0
-    return lines
-
-
 @needs_model
 def test_sung_english_is_intelligible(capsys):
     """Four varied lines (32 words), G3-G4, female, 100 BPM: measured WER 0.0 (seed 0)."""
     _festival()
     from songforge.engine.voice import sing
 
-    vocal = sing(_english_melody(), tempo_bpm=TEMPO_BPM, gender="female", seed=1)
+    vocal = sing(random_walk_melody(EN_LINES), tempo_bpm=TEMPO_BPM, gender="female", seed=1)
     t0 = time.perf_counter()
     result = asr.transcribe(vocal.audio, sample_rate_hz=vocal.sample_rate_hz, language="en")
     asr_s = time.perf_counter() - t0

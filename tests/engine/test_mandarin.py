@@ -7,14 +7,13 @@ import importlib.util
 import numpy as np
 import pytest
 
-from songforge.engine.score import Note, midi_to_hz
+from tests.engine._melodies import note_pitch_cents, random_walk_melody
 
 pytest.importorskip("pypinyin")
 mandarin = pytest.importorskip("songforge.engine.voice.mandarin")
 pytestmark = pytest.mark.skipif(not mandarin.espeak_available(), reason="espeak-ng is missing")
 
 TEMPO_BPM = 100.0
-G_MAJOR_G3_G4 = (55, 57, 59, 60, 62, 64, 66, 67)
 # Everyday lyric lines with varied initials, finals and tones (50 characters).
 ZH_LINES = (
     "我们一起走在回家的路上",
@@ -30,25 +29,6 @@ def _festival_or_skip():
 
     if not festival_available():
         pytest.skip("Festival is not installed")
-
-
-def _melody(texts, seed: int = 0):
-    from songforge.engine.lyrics import syllabify_lines
-    from songforge.engine.voice import SungLine
-
-    rng = np.random.default_rng(seed)
-    lines, beat = [], 0.0
-    for text, words in zip(texts, syllabify_lines(texts, language="zh"), strict=True):
-        syllables = [s for w in words for s in w.syllables]
-        notes, step = [], int(rng.integers(2, 6))
-        for j, syl in enumerate(syllables):
-            beats = 2.0 if j == len(syllables) - 1 else (1.0 if rng.random() < 0.35 else 0.5)
-            step = int(np.clip(step + rng.integers(-2, 3), 0, len(G_MAJOR_G3_G4) - 1))
-            notes.append(Note(G_MAJOR_G3_G4[step], beat, beats * 0.95, lyric=syl))
-            beat += beats
-        lines.append(SungLine(text, tuple(notes)))
-        beat += 1.0
-    return lines
 
 
 def test_pinyin_with_tone_sandhi_and_latin_words():
@@ -90,37 +70,19 @@ def test_tone_bends_are_light_short_and_follow_the_melody():
     assert np.abs(mandarin.tone_bend_cents(t_s, [(0.0, 0.6, 3)], notes)).max() <= 35.0
 
 
-def _note_medians_cents(audio, rate_hz, notes):
-    import pyworld
-    import soxr
-
-    x = soxr.resample(audio.astype(np.float64), rate_hz, 16000)
-    f0, t = pyworld.dio(x, 16000, f0_floor=60.0, f0_ceil=900.0, frame_period=5.0)
-    f0 = pyworld.stonemask(x, f0, t, 16000)
-    spb = 60.0 / TEMPO_BPM
-    medians = []
-    for n in notes:
-        a = n.start_beat * spb + 0.04
-        b = n.start_beat * spb + max(0.09, 0.45 * n.duration_beats * spb)
-        sel = (t >= a) & (t < b) & (f0 > 0)
-        cents = 1200 * np.log2(f0[sel] / midi_to_hz(n.pitch))
-        medians.append(np.median(cents) if len(cents) else np.nan)
-    return np.array(medians)
-
-
 @pytest.fixture(scope="module")
 def sung():
     _festival_or_skip()
     from songforge.engine.voice import sing
 
-    lines = _melody(ZH_LINES)
+    lines = random_walk_melody(ZH_LINES, language="zh")
     return lines, sing(lines, tempo_bpm=TEMPO_BPM, gender="female", seed=3)
 
 
 def test_chinese_line_sings_in_tune_with_character_timings(sung):
     lines, vocal = sung
     notes = [n for line in lines for n in line.notes]
-    medians = _note_medians_cents(vocal.audio, vocal.sample_rate_hz, notes)
+    medians, _ = note_pitch_cents(vocal.audio, vocal.sample_rate_hz, notes, tempo_bpm=TEMPO_BPM)
     assert not np.any(np.isnan(medians))
     assert np.median(np.abs(medians)) <= 5.0
     assert np.max(np.abs(medians)) <= 30.0

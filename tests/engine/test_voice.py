@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 
 from songforge.engine.lyrics import syllabify_lines
-from songforge.engine.score import Note, midi_to_hz
+from songforge.engine.score import Note
 from songforge.engine.voice import SungLine, VoiceProfile, festival_available, sing, speak
 from songforge.errors import InvalidRequest
+from tests.engine._melodies import note_pitch_cents
 
 pytestmark = pytest.mark.skipif(not festival_available(), reason="Festival is not installed")
 
@@ -31,26 +32,6 @@ def _melody(shift: int = 0) -> list[SungLine]:
         lines.append(SungLine(text, tuple(notes)))
         beat += 2.0
     return lines
-
-
-def _pitch_report(audio: np.ndarray, sample_rate_hz: int, notes) -> tuple[np.ndarray, float]:
-    """Per-note median error (cents) inside each note's vowel, and share of frames within 50 c."""
-    import pyworld
-    import soxr
-
-    x = soxr.resample(audio.astype(np.float64), sample_rate_hz, 16000)
-    f0, t = pyworld.dio(x, 16000, f0_floor=60.0, f0_ceil=900.0, frame_period=5.0)
-    f0 = pyworld.stonemask(x, f0, t, 16000)
-    spb = 60.0 / TEMPO_BPM
-    medians, frames = [], []
-    for n in notes:
-        a = n.start_beat * spb + 0.04
-        b = n.start_beat * spb + max(0.09, 0.45 * n.duration_beats * spb)
-        sel = (t >= a) & (t < b) & (f0 > 0)
-        cents = 1200 * np.log2(f0[sel] / midi_to_hz(n.pitch))
-        medians.append(np.median(cents) if len(cents) else np.nan)
-        frames.extend(cents)
-    return np.array(medians), float(np.mean(np.abs(np.array(frames)) <= 50))
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +80,7 @@ def test_sung_audio_covers_beat_zero_to_last_note_plus_half_a_second(female):
 def test_pitch_follows_the_melody(which, request):
     lines, vocal = request.getfixturevalue(which)
     notes = [n for line in lines for n in line.notes]
-    medians, within_50 = _pitch_report(vocal.audio, vocal.sample_rate_hz, notes)
+    medians, within_50 = note_pitch_cents(vocal.audio, vocal.sample_rate_hz, notes, tempo_bpm=TEMPO_BPM)
     assert not np.any(np.isnan(medians))
     assert np.median(np.abs(medians)) <= 5.0
     assert np.max(np.abs(medians)) <= 30.0
