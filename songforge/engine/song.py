@@ -168,7 +168,7 @@ def make_song(
     clock = _Clock(on_progress)
     first_stage = Stage.COMPOSE if request.instrumental else Stage.LYRICS
     plan = clock.run(first_stage, lambda: plan_song(request, seed=seed), label="plan")
-    if request.instrumental:
+    if plan.instrumental:  # the plan decides once: the request, or "instrumental"/"no vocals" in the prompt
         lyrics, (score, vocal) = None, clock.run(Stage.COMPOSE, lambda: _compose(plan, lyrics=None, duration_s=None))
     else:
         lyrics, (score, vocal) = clock.run(

@@ -98,3 +98,10 @@ def test_blocked_words_are_refused():
         make_song(SongRequest(prompt=f"a song about {term}", seed=1), preset="tiny")
     with pytest.raises(SensitiveContent):
         make_song(SongRequest(prompt="pop", lyrics=f"[Verse]\nwe sing of {term} tonight", seed=1), preset="tiny")
+
+
+def test_a_prompt_asking_for_no_vocals_is_not_sung():
+    song = make_song(SongRequest(prompt="chill lo-fi beat, no vocals", duration_s=12, seed=2, format="wav"),
+                     preset="tiny")
+    assert song.plan.instrumental and song.lines is None and song.lyrics is None
+    assert not any(p.role in ("vocal", "harmony_vocal") for p in song.score.parts)
