@@ -14,7 +14,9 @@
     ├── RateLimited                over a per-key limit (``retry_after_s``)
     ├── FeatureUnavailable         a feature this installation cannot provide
     ├── MissingDependency          a system part (SoundFont, Festival, ...) is not installed
-    └── GenerationFailed           the engine failed on an accepted job (``reason``)
+    ├── GenerationFailed           the engine failed on an accepted job (``reason``)
+    └── HttpError                  a transport-level refusal (unknown path, wrong method, body too
+                                   large, unexpected failure) with its HTTP status
 
 Dialects map these onto their own envelopes; the engine raises only these.
 """
@@ -35,6 +37,7 @@ __all__ = [
     "FeatureUnavailable",
     "MissingDependency",
     "GenerationFailed",
+    "HttpError",
 ]
 
 
@@ -74,7 +77,15 @@ class SensitiveContent(InvalidRequest):
 
 
 class ReferenceRejected(InvalidRequest):
+    """``reason``: too_short, too_long, too_large, not_audio, unreachable or private_address."""
+
     code = "reference_rejected"
+
+    def __init__(
+        self, message: str, *, reason: str = "not_audio", field: str | None = None, limit: str | None = None
+    ) -> None:
+        super().__init__(message, field=field, limit=limit)
+        self.reason = reason
 
 
 class Unauthorized(SongforgeError):
@@ -118,3 +129,16 @@ class GenerationFailed(SongforgeError):
     def __init__(self, message: str, *, reason: str = "engine_error") -> None:
         super().__init__(message)
         self.reason = reason
+
+
+class HttpError(SongforgeError):
+    """A refusal at the HTTP level (404 route, 405, 413, 500) carried as a songforge error, so
+    that every dialect renders it in its own envelope. ``code`` follows the status."""
+
+    _CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large", 500: "internal_error"}
+
+    def __init__(self, message: str, *, http_status: int, limit: str | None = None) -> None:
+        super().__init__(message)
+        self.http_status = http_status
+        self.code = self._CODES.get(http_status, "http_error")
+        self.limit = limit

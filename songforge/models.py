@@ -8,13 +8,15 @@ service, so fields here may be ``None`` for "not given".
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 
 from songforge.errors import ContentTooLong, InvalidRequest, UnsupportedFormat
 
 __all__ = [
     "AudioFormat",
     "SongRequest",
+    "Reference",
+    "REFERENCE_MODES",
     "JobStatus",
     "Stage",
     "DURATION_MIN_S",
@@ -34,6 +36,7 @@ SAMPLE_RATES_HZ = (16000, 24000, 32000, 44100, 48000)
 BITRATE_MIN_KBPS = 32
 BITRATE_MAX_KBPS = 320
 VARIATIONS_MAX = 4
+REFERENCE_MODES = ("generate", "cover", "extend", "add_vocals", "add_instrumental", "replace_section")
 
 
 class AudioFormat(str, enum.Enum):
@@ -81,6 +84,65 @@ class JobStatus(str, enum.Enum):
 
 
 @dataclass(frozen=True)
+class Reference:
+    """A reference track and what to make from it (``SongRequest.reference``).
+
+    Ids come from :class:`songforge.service.references.ReferenceService`; the dialects only
+    pass them through. Exactly one source is usually given: ``audio_id`` (uploaded audio, by
+    content hash) or ``source_job_id`` (one of our own finished songs).
+
+    Parameters
+    ----------
+    mode : one of :data:`REFERENCE_MODES`:
+        ``generate`` a new song sung/played with the given voice and/or instrumental profile;
+        ``cover`` the source's melody, chords, form (and lyrics unless new ones are given) in a
+        new style; ``extend`` continue the source from ``continue_at_s``; ``add_vocals`` sing
+        over an instrumental; ``add_instrumental`` accompany a vocal track; ``replace_section``
+        regenerate ``infill_start_s``..``infill_end_s`` of one of our songs.
+    audio_id : stored reference audio (32 hex digits, the MD5 of its bytes).
+    source_job_id : one of our finished jobs used as the source.
+    voice_id, instrumental_id : profiles made from uploaded audio (``vocal-...``, ``instrumental-...``).
+    continue_at_s : where an extension starts, in seconds of the source.
+    infill_start_s, infill_end_s : the window replace_section regenerates, in seconds.
+    audio_weight : 0-1, how closely the result follows the reference.
+    """
+
+    mode: str
+    audio_id: str | None = None
+    source_job_id: str | None = None
+    voice_id: str | None = None
+    instrumental_id: str | None = None
+    continue_at_s: float | None = None
+    infill_start_s: float | None = None
+    infill_end_s: float | None = None
+    audio_weight: float = 0.5
+
+    def __post_init__(self) -> None:
+        if self.mode not in REFERENCE_MODES:
+            raise InvalidRequest(
+                f"reference mode must be one of {', '.join(REFERENCE_MODES)}, not {self.mode!r}",
+                field="reference.mode", limit=", ".join(REFERENCE_MODES),
+            )
+        if not 0.0 <= self.audio_weight <= 1.0:
+            raise InvalidRequest(
+                f"audio_weight must be within 0-1, not {self.audio_weight}", field="audio_weight", limit="0-1"
+            )
+        if not any((self.audio_id, self.source_job_id, self.voice_id, self.instrumental_id)):
+            raise InvalidRequest(
+                "a reference needs a source: audio_id, source_job_id, voice_id or instrumental_id",
+                field="reference", limit="one source at least",
+            )
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object] | Reference | None) -> Reference | None:
+        """The reference stored by ``dataclasses.asdict`` (or ``None``)."""
+        if data is None or isinstance(data, Reference):
+            return data
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
 class SongRequest:
     """What a caller asks for, in canonical units.
 
@@ -96,6 +158,7 @@ class SongRequest:
     negative_prompt : styles or instruments to avoid.
     style_weight : 0-1, how strictly the genre preset is followed.
     weirdness : 0-1, how adventurous harmony, melody and form get.
+    reference : a reference track and what to do with it (cover, extend, ...); ``None``: none.
     """
 
     prompt: str = ""
@@ -117,10 +180,12 @@ class SongRequest:
     want_stems: bool = False
     want_midi: bool = False
     want_timings: bool = False
+    reference: Reference | None = None
     extra: dict[str, object] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "format", AudioFormat.parse(self.format))
+        object.__setattr__(self, "reference", Reference.from_dict(self.reference))  # type: ignore[arg-type]
         _validate(self)
 
     def with_(self, **changes: object) -> SongRequest:
@@ -131,7 +196,7 @@ class SongRequest:
 def _validate(req: SongRequest) -> None:
     prompt = req.prompt.strip()
     lyrics = (req.lyrics or "").strip()
-    if not prompt and not lyrics:
+    if not prompt and not lyrics and req.reference is None:
         raise InvalidRequest("prompt is empty: give a prompt or lyrics", field="prompt", limit="1 character at least")
     if len(req.prompt) > PROMPT_MAX_CHARS:
         raise ContentTooLong(

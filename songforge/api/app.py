@@ -1,6 +1,7 @@
 """The ASGI application: ``create_app(settings)`` builds everything; nothing happens at import.
 
-Routes: the native API (:mod:`songforge.api.native`, ``/v1/...``), signed file downloads
+Routes: the native API (:mod:`songforge.api.native`, ``/v1/...``), the vendor dialects of
+:data:`DIALECT_MODULES` (each on its own paths, with its own errors and callbacks), signed file downloads
 (:mod:`songforge.api.files`, ``/files/...``) and the operational endpoints ``/healthz`` (the
 process is up), ``/readyz`` (database, file store and workers usable) and ``/metrics``
 (Prometheus, :mod:`songforge.api.metrics`). Middleware, outermost first: HTTP latency metrics,
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -23,6 +25,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from songforge import __version__
 from songforge.api import files, native
+from songforge.api.dialect import Dialect
 from songforge.api.errors import install_error_handlers
 from songforge.api.metrics import HttpMetricsMiddleware, Metrics
 from songforge.api.middleware import BodyLimitMiddleware
@@ -31,7 +34,12 @@ from songforge.service.callbacks import Renderer
 from songforge.service.pipeline import Generate
 from songforge.service.songs import SongService, build_service
 
-__all__ = ["create_app", "JANITOR_INTERVAL_S"]
+__all__ = ["create_app", "load_dialects", "JANITOR_INTERVAL_S", "DIALECT_MODULES"]
+
+# vendor dialects: each module exposes ``dialect() -> Dialect`` (see songforge.api.dialect)
+DIALECT_MODULES = (
+    "songforge.api.dashscope", "songforge.api.minimax", "songforge.api.suno", "songforge.api.aimlapi",
+)
 
 log = logging.getLogger(__name__)
 JANITOR_INTERVAL_S = 3600.0
@@ -66,6 +74,11 @@ def _readiness(service: SongService, *, run_workers: bool) -> dict[str, bool]:
     return checks
 
 
+def load_dialects() -> tuple[Dialect, ...]:
+    """The vendor dialects of :data:`DIALECT_MODULES`."""
+    return tuple(importlib.import_module(name).dialect() for name in DIALECT_MODULES)
+
+
 def create_app(
     settings: Settings, *, service: SongService | None = None, generate: Generate | None = None,
     run_workers: bool = True, janitor_interval_s: float = JANITOR_INTERVAL_S,
@@ -80,7 +93,11 @@ def create_app(
     janitor_interval_s : seconds between janitor passes.
     """
     service = service or build_service(settings)
+    dialects = load_dialects()
     renderers: dict[str, Renderer] = {"native": lambda job, event: native.song_view(service, job)}
+    for dialect in dialects:
+        if dialect.callback_renderer is not None:
+            renderers[dialect.name] = dialect.callback_renderer(service)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -100,12 +117,15 @@ def create_app(
     )
     app.state.settings = settings
     app.state.service = service
+    app.state.dialects = dialects
     metrics = Metrics(service)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(HttpMetricsMiddleware, metrics=metrics)  # added last: outermost
     install_error_handlers(app)
     app.include_router(native.router)
     app.include_router(files.router)
+    for dialect in dialects:
+        app.include_router(dialect.router)
     _add_operational_routes(app, service, metrics, run_workers=run_workers)
     return app
 

@@ -17,7 +17,7 @@ import logging
 import math
 from typing import Any, cast
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -67,28 +67,40 @@ def validation_error(exc: RequestValidationError) -> InvalidRequest:
     return InvalidRequest(f"{field}: {message}" if field else message, field=field, limit=limit)
 
 
-async def _songforge_error(request: Request, exc: Exception) -> JSONResponse:
-    return error_response(cast(SongforgeError, exc))
+def _dialect_response(request: Request, exc: Exception) -> Response | None:
+    """The owning dialect's rendering of ``exc`` when ``request`` is on a dialect's path."""
+    from songforge.api.dialect import as_songforge_error, dialect_for_path, dialects_of
+
+    dialect = dialect_for_path(dialects_of(request.app), request.url.path)
+    return dialect.render_error(request, as_songforge_error(exc)) if dialect else None
 
 
-async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
-    return error_response(validation_error(cast(RequestValidationError, exc)))
+async def _songforge_error(request: Request, exc: Exception) -> Response:
+    return _dialect_response(request, exc) or error_response(cast(SongforgeError, exc))
 
 
-async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    return _dialect_response(request, exc) or error_response(validation_error(cast(RequestValidationError, exc)))
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    dialect_response = _dialect_response(request, exc)
+    if dialect_response is not None:
+        return dialect_response
     exc = cast(StarletteHTTPException, exc)
     code = _HTTP_CODES.get(exc.status_code, "http_error")
     body = error_body(code, str(exc.detail), limit=getattr(exc, "limit", None))
     return JSONResponse(body, status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
 
-async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+async def _unexpected_error(request: Request, exc: Exception) -> Response:
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return JSONResponse(error_body("internal_error", "an internal error occurred"), status_code=500)
+    return _dialect_response(request, exc) or JSONResponse(error_body("internal_error", "an internal error occurred"), status_code=500)
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    """Render every error raised while handling a request in the native envelope."""
+    """Render every error raised while handling a request in the native envelope, or in the
+    envelope of the dialect owning the path (:mod:`songforge.api.dialect`)."""
     app.add_exception_handler(SongforgeError, _songforge_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 from starlette.exceptions import HTTPException
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from songforge.api.errors import error_body
@@ -45,7 +46,7 @@ class BodyLimitMiddleware:
             return
         declared = _content_length(scope)
         if declared is not None and declared > self.max_bytes:
-            await _send_413(send, self.max_bytes)
+            await _send_413(scope, receive, send, self.max_bytes)
             return
         await self.app(scope, self._counting(receive), send)
 
@@ -74,8 +75,18 @@ def _content_length(scope: Scope) -> int | None:
     return None
 
 
-async def _send_413(send: Send, limit_bytes: int) -> None:
+async def _send_413(scope: Scope, receive: Receive, send: Send, limit_bytes: int) -> None:
+    """413 in the envelope of the dialect owning the path (the native one otherwise)."""
+    from songforge.api.dialect import as_songforge_error, dialect_for_path, dialects_of
+
     refusal = BodyTooLarge(limit_bytes)
+    app = scope.get("app")
+    dialect = dialect_for_path(dialects_of(app), scope.get("path", "")) if app is not None else None
+    if dialect is not None:
+        response = dialect.render_error(Request(scope), as_songforge_error(refusal))
+        response.headers["connection"] = "close"
+        await response(scope, receive, send)
+        return
     body: dict[str, Any] = error_body("payload_too_large", refusal.detail, limit=refusal.limit)
     data = json.dumps(body).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode()),

@@ -93,11 +93,22 @@ class KeyService:
     def hit(self, key: ApiKeyRecord) -> None:
         """Count one request against the key's per-minute limit; raises :class:`RateLimited`."""
         tier = self.tiers.get(key.tier)
-        if tier is None:
-            return
+        if tier is not None:
+            self._hit_tier(tier, key.id)
+
+    def hit_model(self, key: ApiKeyRecord, model_tier: str) -> None:
+        """Count one request for a vendor model variant of ``model_tier`` (``"free"``: e.g.
+        ``music-2.6-free``; ``"paid"``: ``music-2.6``) against that tier's rate, kept per key,
+        so a free variant runs at the free rate even on a paid key. Called by dialects after
+        :meth:`hit`; the dev key (dev mode) is never limited. Raises :class:`RateLimited`.
+        """
+        if key.tier in self.tiers and model_tier in self.tiers:
+            self._hit_tier(self.tiers[model_tier], f"{key.id}:{model_tier}")
+
+    def _hit_tier(self, tier: Tier, bucket: str) -> None:
         item = RateLimitItemPerMinute(tier.requests_per_minute)
-        if not self._limiter.hit(item, key.id):
-            reset_s = self._limiter.get_window_stats(item, key.id).reset_time
+        if not self._limiter.hit(item, bucket):
+            reset_s = self._limiter.get_window_stats(item, bucket).reset_time
             retry_after_s = max(1.0, round(reset_s - time.time(), 1))
             raise RateLimited(
                 f"rate limit of {tier.requests_per_minute} requests per minute exceeded",

@@ -30,6 +30,7 @@ from songforge.service.callbacks import (
 from songforge.service.keys import KeyService
 from songforge.service.lifecycle import EVENT_STATUS, EventBus, JobEvent, Lifecycle
 from songforge.service.pipeline import Generate, Pipeline, request_to_dict
+from songforge.service.references import ReferenceService
 from songforge.storage.blobs import FileBlobStore
 from songforge.storage.jobs import (
     ACTIVE_STATUSES,
@@ -99,6 +100,7 @@ class SongService:
         self.signer = signer or UrlSigner(
             settings.signing_key(), ttl_s=settings.url_ttl_s, base_url=settings.base_url()
         )
+        self.references = ReferenceService(settings, blobs)
         self.pool: WorkerPool | None = None
         self.dispatcher: CallbackDispatcher | None = None
 

@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 
 PUBLIC = {
-    "songforge.api.app": {"create_app", "JANITOR_INTERVAL_S"},
+    "songforge.api.app": {"create_app", "load_dialects", "JANITOR_INTERVAL_S", "DIALECT_MODULES"},
+    "songforge.api.dialect": {"Dialect", "ErrorRenderer", "route_class", "as_songforge_error", "dialect_for_path",
+                              "dialects_of"},
     "songforge.api.auth": {"require_key", "ApiKey", "service_of", "owned_job"},
     "songforge.api.errors": {"install_error_handlers", "error_response", "error_body", "validation_error"},
     "songforge.api.files": {"router", "media_type_of"},
