@@ -159,6 +159,7 @@ class SongRequest:
     style_weight : 0-1, how strictly the genre preset is followed.
     weirdness : 0-1, how adventurous harmony, melody and form get.
     reference : a reference track and what to do with it (cover, extend, ...); ``None``: none.
+    watermark : append the audible AI-content tag (:mod:`songforge.engine.watermark`) at the end.
     """
 
     prompt: str = ""
@@ -181,6 +182,7 @@ class SongRequest:
     want_midi: bool = False
     want_timings: bool = False
     reference: Reference | None = None
+    watermark: bool = False
     extra: dict[str, object] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:

@@ -179,6 +179,10 @@ def make_song(
                                    soundfont=settings.soundfont, clock=clock)
     stems, sung = dry.stems, dry.lines
     mixed, processed = clock.run(Stage.MIX, lambda: _mix(stems, score=score, plan=plan))
+    if request.watermark:
+        from songforge.engine.watermark import append_watermark
+
+        mixed = append_watermark(mixed, sample_rate_hz=MASTER_SAMPLE_RATE_HZ)
     encoded = clock.run(
         Stage.ENCODE,
         lambda: _encode_sections(
