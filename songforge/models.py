@@ -187,7 +187,7 @@ class SongRequest:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "format", AudioFormat.parse(self.format))
-        object.__setattr__(self, "reference", Reference.from_dict(self.reference))  # type: ignore[arg-type]
+        object.__setattr__(self, "reference", Reference.from_dict(self.reference))
         _validate(self)
 
     def with_(self, **changes: object) -> SongRequest:

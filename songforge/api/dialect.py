@@ -17,7 +17,7 @@ Errors reach ``render_error`` as :class:`~songforge.errors.SongforgeError` (HTTP
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -77,7 +77,7 @@ def route_class(render_error: ErrorRenderer) -> type[APIRoute]:
     """An ``APIRoute`` subclass whose handlers render every failure with ``render_error``."""
 
     class DialectRoute(APIRoute):
-        def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+        def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
             handler = super().get_route_handler()
 
             async def handle(request: Request) -> Response:

@@ -30,7 +30,7 @@ from songforge.service.callbacks import (
 from songforge.service.keys import KeyService
 from songforge.service.lifecycle import EVENT_STATUS, EventBus, JobEvent, Lifecycle
 from songforge.service.pipeline import Generate, Pipeline, request_to_dict
-from songforge.service.references import ReferenceService
+from songforge.service.references import REFS_PREFIX, ReferenceService
 from songforge.storage.blobs import FileBlobStore
 from songforge.storage.jobs import (
     ACTIVE_STATUSES,
@@ -100,7 +100,7 @@ class SongService:
         self.signer = signer or UrlSigner(
             settings.signing_key(), ttl_s=settings.url_ttl_s, base_url=settings.base_url()
         )
-        self.references = ReferenceService(settings, blobs)
+        self.references = ReferenceService(settings, blobs, signer=self.signer)
         self.pool: WorkerPool | None = None
         self.dispatcher: CallbackDispatcher | None = None
 
@@ -222,7 +222,8 @@ class SongService:
             self.dispatcher = None
 
     def janitor(self, *, now: datetime | None = None) -> JanitorReport:
-        """Delete jobs older than ``retention_days`` with their files, and stale leftover files."""
+        """Delete jobs older than ``retention_days`` with their files, stale leftover files, and
+        references unused that long (kept at least 24 h: MiniMax's cover_feature_id lifetime)."""
         now = now or utc_now()
         cutoff = now - timedelta(days=self.settings.retention_days)
         jobs = files = 0
@@ -232,9 +233,13 @@ class SongService:
             files += self.blobs.delete_prefix(job.id)
             self.store.delete(job.id)
             jobs += 1
-        for key in list(self.blobs.iter_older_than((now - cutoff).total_seconds(), now_s=now.timestamp())):
+        age_s = (now - cutoff).total_seconds()
+        for key in list(self.blobs.iter_older_than(age_s, now_s=now.timestamp())):
+            if key.startswith(f"{REFS_PREFIX}/"):
+                continue  # references go whole, and never before their minimum lifetime
             self.blobs.remove_path(key)
             files += 1
+        files += self.references.sweep(age_s, now_s=now.timestamp())
         return JanitorReport(jobs_deleted=jobs, files_deleted=files)
 
 
