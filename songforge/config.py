@@ -67,7 +67,7 @@ class Settings(BaseSettings):
     url_ttl_s: int = Field(default=86400, gt=0)
     retention_days: float = Field(default=15.0, gt=0)
     signing_secret: str | None = None
-    max_body_bytes: int = Field(default=25 * 1024 * 1024, gt=0)
+    max_body_bytes: int = Field(default=72 * 1024 * 1024, gt=0)  # a 50 MB reference as base64 JSON
     allow_private_callbacks: bool = False
     preset: str = "default"
     database_url: str | None = None
