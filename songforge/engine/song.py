@@ -29,6 +29,7 @@ from songforge.models import AudioFormat, SongRequest, Stage
 if TYPE_CHECKING:
     from songforge.engine.compose import VocalLine
     from songforge.engine.lyrics import Lyrics
+    from songforge.engine.remake import ResolvedReference
 
 __all__ = ["SongResult", "make_song", "plan_to_json", "write_exports", "MEDIA_TYPES"]
 
@@ -138,6 +139,7 @@ def make_song(
     on_progress: ProgressFn | None = None,
     on_chunk: ChunkFn | None = None,
     songwriter: SongwriterOptions | None = None,
+    reference: ResolvedReference | None = None,
 ) -> SongResult:
     """Make one song for ``request``: sung when it has (or asks for) lyrics, else instrumental.
 
@@ -149,6 +151,8 @@ def make_song(
     on_chunk : called with each piece of the encoded file in playing order, section by section;
         the pieces concatenate to ``SongResult.encoded`` exactly.
     songwriter : the operator's songwriter options (an LLM endpoint, the content word list).
+    reference : ``request.reference`` with its ids resolved (the pipeline does it); a request
+        with a reference is made by :func:`songforge.engine.remake.make_from_reference`.
 
     Returns
     -------
@@ -161,6 +165,9 @@ def make_song(
     from songforge.engine.plan import plan_song
     from songforge.engine.presets import get_preset
 
+    if request.reference is not None:
+        return _from_reference(request, reference, preset=preset, on_progress=on_progress, on_chunk=on_chunk,
+                               songwriter=songwriter)
     settings = get_preset(preset)
     seed = request.seed if request.seed is not None else secrets.randbelow(2**32)
     if request.duration_s is None and request.instrumental and settings.default_duration_s:
@@ -183,6 +190,7 @@ def make_song(
         from songforge.engine.watermark import append_watermark
 
         mixed = append_watermark(mixed, sample_rate_hz=MASTER_SAMPLE_RATE_HZ)
+    mixed = _on_24bit_grid(mixed)
     encoded = clock.run(
         Stage.ENCODE,
         lambda: _encode_sections(
@@ -205,6 +213,26 @@ def make_song(
         dry_vocals=dry.stems.get("vocals"),
         lyrics=lyrics,
     )
+
+
+def _from_reference(
+    request: SongRequest, reference: ResolvedReference | None, **options: object
+) -> SongResult:
+    """A song made from a reference (cover, extend, add vocals, ...): the remake package's."""
+    from songforge.engine.remake import make_from_reference
+
+    if reference is None:
+        raise InvalidRequest("a request with a reference needs it resolved (ids -> audio) first",
+                             field="reference", limit="resolved by the service")
+    return make_from_reference(request, reference, **options)  # type: ignore[arg-type]
+
+
+def _on_24bit_grid(audio: np.ndarray) -> np.ndarray:
+    """The master rounded to the 24-bit grid (inaudible), so the lossless copy kept for edits
+    (extend, replace section) is bit-exact."""
+    from songforge.engine.remake._common import quantize_24bit
+
+    return quantize_24bit(audio)
 
 
 def _lyrics_and_score(

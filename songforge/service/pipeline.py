@@ -36,6 +36,7 @@ from songforge.queue.worker import (
     end_of_job,
 )
 from songforge.service.lifecycle import MAX_ATTEMPTS, IllegalTransition, Lifecycle
+from songforge.service.sources import put_source, resolve_reference
 from songforge.service.streaming import drop_partial, write_partial
 from songforge.storage.blobs import FileBlobStore
 
@@ -101,7 +102,10 @@ def run_in_child(
     try:
         _lower_priority()
         request = request_from_dict(request_data)
-        extra = {"songwriter": songwriter} if songwriter is not None else {}
+        blobs = FileBlobStore(blob_root)
+        extra: dict[str, Any] = {"songwriter": songwriter} if songwriter is not None else {}
+        if request.reference is not None:
+            extra["reference"] = resolve_reference(request, blobs=blobs)
         result = (generate or _default_generate())(
             request,
             preset=preset,
@@ -109,7 +113,7 @@ def run_in_child(
             on_chunk=lambda data: emit((_MSG_CHUNK, job_id, bytes(data))),
             **extra,
         )
-        summary = store_assets(result, request=request, blobs=FileBlobStore(blob_root), job_id=job_id)
+        summary = store_assets(result, request=request, blobs=blobs, job_id=job_id)
         return {"ok": True, "result": summary}
     except Exception as exc:
         log.error("job %s failed:\n%s", job_id, traceback.format_exc())
@@ -136,6 +140,7 @@ def store_assets(result: Any, *, request: SongRequest, blobs: FileBlobStore, job
     song_key = f"{job_id}/song.{AudioFormat.parse(request.format).value}"
     assets: dict[str, Any] = {"song": song_key}
     size_bytes = blobs.put(song_key, result.encoded)
+    put_source(result, request=request, lyrics=_lyrics_of(result), blobs=blobs, job_id=job_id)
     if request.want_stems and getattr(result, "stems", None):
         assets["stems"] = _put_stems(result, blobs=blobs, job_id=job_id)
     midi = _midi_of(result) if request.want_midi else None

@@ -130,7 +130,7 @@ class ReferenceService:
     fetcher : downloads URLs (default: a :class:`~songforge.service.fetch.UrlFetcher`).
     """
 
-    def __init__(
+    def __init__(  # settings None: a reader of stored references only (the worker), never fetching
         self, settings: Any, blobs: Any, *, signer: UrlSigner | None = None, fetcher: UrlFetcher | None = None,
     ) -> None:
         self.settings = settings
@@ -138,7 +138,7 @@ class ReferenceService:
         self.files = RefFiles(blobs)
         self._signer = signer
         self.fetcher = fetcher or UrlFetcher(
-            allow_private=bool(settings.allow_private_callbacks),
+            allow_private=bool(getattr(settings, "allow_private_callbacks", False)),
             timeout_s=float(getattr(settings, "reference_fetch_timeout_s", FETCH_TIMEOUT_S)),
         )
 

@@ -26,6 +26,8 @@ PUBLIC = {
                                     "EVENT_CHUNK"},
     "songforge.service.pipeline": {"Pipeline", "Generate", "run_in_child", "store_assets", "request_to_dict",
                                    "request_from_dict", "failure_of", "ENGINE_MODULE"},
+    "songforge.service.sources": {"put_source", "resolve_reference", "SOURCE_MASTER", "SOURCE_REQUEST",
+                                  "SOURCE_ANALYSIS"},
     "songforge.service.callbacks": {"CallbackSender", "CallbackDispatcher", "Renderer", "check_callback_url",
                                     "is_forbidden_address", "CALLBACK_STATUSES"},
     "songforge.service.keys": {"KeyService", "Tier", "TIERS", "DEV_KEY", "KEY_PREFIX", "hash_key"},
