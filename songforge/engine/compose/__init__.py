@@ -23,11 +23,12 @@ from songforge.engine.compose.melody import melody_range, write_melody
 from songforge.engine.compose.vocal import VocalLine, plan_form_for_lyrics, write_vocal_line
 from songforge.engine.lyrics import Lyrics, Word, syllabify_lines
 from songforge.engine.plan import SongPlan
-from songforge.engine.score import Note, Part, Score, Section
+from songforge.engine.score import Chord, Note, Part, Score, Section
 
 __all__ = [
     "compose",
     "compose_song",
+    "compose_around",
     "plan_form_for_lyrics",
     "write_vocal_line",
     "VocalLine",
@@ -51,7 +52,8 @@ VOICE_PROGRAM = 54
 _VOCAL_ROLES = ("vocal", "harmony_vocal")
 
 
-def compose(plan: SongPlan, *, rng: np.random.Generator | None = None) -> Score:
+def compose(plan: SongPlan, *, rng: np.random.Generator | None = None,
+            progression: Sequence[Chord] | None = None) -> Score:
     """Compose a whole song for ``plan``.
 
     Parameters
@@ -60,6 +62,8 @@ def compose(plan: SongPlan, *, rng: np.random.Generator | None = None) -> Score:
         Genre (style preset), tempo, meter, key, duration, instruments, weirdness, seed...
     rng : numpy.random.Generator, optional
         Defaults to ``numpy.random.default_rng(plan.seed)``.
+    progression : a chord cycle from beat 0 to use in every section instead of the style's
+        progressions (an instrumental profile's chords); ``None``: the style's.
 
     Returns
     -------
@@ -77,7 +81,8 @@ def compose(plan: SongPlan, *, rng: np.random.Generator | None = None) -> Score:
     style = load_style(plan.genre)
     rng = np.random.default_rng(plan.seed) if rng is None else rng
     form_rng, harmony_rng, melody_rng, bass_rng, drums_rng, arrange_rng = rng.spawn(6)
-    sections = harmonize(plan_form(plan, rng=form_rng), plan=plan, style=style, rng=harmony_rng)
+    sections = harmonize(plan_form(plan, rng=form_rng), plan=plan, style=style, rng=harmony_rng,
+                         progression=progression)
     melody = write_melody(sections, plan=plan, rng=melody_rng)
     bass = write_bass(sections, plan=plan, style=style, rng=bass_rng)
     drums = write_drums(sections, plan=plan, style=style, rng=drums_rng)
@@ -111,6 +116,7 @@ def compose_song(
     words_per_line: Sequence[Sequence[Word]] | None = None,
     rng: np.random.Generator | None = None,
     duration_s: float | None = None,
+    progression: Sequence[Chord] | None = None,
 ) -> tuple[Score, VocalLine | None]:
     """Compose a song around a lyric sheet: the form follows its tags, the singer its words.
 
@@ -127,6 +133,7 @@ def compose_song(
         The duration the request asked for: the form is stretched to it and the lyrics sung
         faster to fit in it (``ContentTooLong`` when they cannot). ``None``: ``plan.duration_s``
         is only a target the instrumental sections stretch towards.
+    progression : as for :func:`compose`.
 
     Returns
     -------
@@ -139,7 +146,7 @@ def compose_song(
         outro): it never doubles the singer. An empty lead part is left out.
     """
     if lyrics is None or plan.instrumental:
-        return compose(plan, rng=rng), None
+        return compose(plan, rng=rng, progression=progression), None
     from songforge.engine.styles import load_style
 
     style = load_style(plan.genre)
@@ -147,7 +154,7 @@ def compose_song(
     form_rng, harmony_rng, melody_rng, bass_rng, drums_rng, arrange_rng, vocal_rng = rng.spawn(7)
     words = syllabify_lines(lyrics.lines) if words_per_line is None else words_per_line
     form = plan_form_for_lyrics(plan, lyrics, words, rng=form_rng, duration_s=duration_s)
-    sections = harmonize(form, plan=plan, style=style, rng=harmony_rng)
+    sections = harmonize(form, plan=plan, style=style, rng=harmony_rng, progression=progression)
     vocal = write_vocal_line(sections, plan=plan, lyrics=lyrics, words_per_line=words, rng=vocal_rng)
     band = replace(plan, instrumental=True,
                    instruments=tuple((r, p) for r, p in plan.instruments if r not in _VOCAL_ROLES))
@@ -160,6 +167,51 @@ def compose_song(
                     rng=arrange_rng, lead=lead)
     parts = tuple(p for p in parts if p.notes or p.role != "lead") + _vocal_parts(vocal)
     return _score(plan, sections, parts, lyrics=True), vocal
+
+
+def compose_around(
+    sections: Sequence[Section],
+    *,
+    plan: SongPlan,
+    melody: Sequence[Note],
+    vocal: VocalLine | None = None,
+    rng: np.random.Generator | None = None,
+) -> Score:
+    """Arrange a band around a given form, chords and tune (a cover, a profile, a vocal track).
+
+    Parameters
+    ----------
+    sections : harmonised sections (chords filled, absolute beats), covering the song.
+    plan : genre, instruments, tempo, meter and key of the new song (as for :func:`compose`).
+    melody : the tune (score beats) the counter line and harmony follow; the ``lead``
+        instrument plays the notes of it the singer does not sing.
+    vocal : the sung line, added as the ``"vocals"`` (and ``"harmony_vocal"``) parts; ``None``
+        for an instrumental, where the lead plays the whole tune.
+    rng : defaults to ``numpy.random.default_rng(plan.seed)``.
+
+    Returns
+    -------
+    Score with ``plan``'s tempo, meter and key, the given sections, the band's parts (bass and
+    drums written for the chords, comping and pads by :func:`arrange`) and the vocal parts.
+    """
+    from songforge.engine.styles import load_style
+
+    style = load_style(plan.genre)
+    rng = np.random.default_rng(plan.seed) if rng is None else rng
+    bass_rng, drums_rng, arrange_rng = rng.spawn(3)
+    band = replace(plan, instrumental=True,
+                   instruments=tuple((r, p) for r, p in plan.instruments if r not in _VOCAL_ROLES))
+    tune = sorted(melody, key=lambda n: n.start_beat)
+    sung = {round(n.start_beat, 6) for n in vocal.notes} if vocal else set()
+    lead = [n for n in tune if round(n.start_beat, 6) not in sung]
+    parts = arrange(list(sections), plan=band, style=style, melody=tune,
+                    bass=write_bass(sections, plan=plan, style=style, rng=bass_rng),
+                    drums=write_drums(sections, plan=plan, style=style, rng=drums_rng),
+                    rng=arrange_rng, lead=lead)
+    parts = tuple(p for p in parts if p.notes or p.role != "lead")
+    if vocal is not None:
+        parts += _vocal_parts(vocal)
+    return _score(plan, sections, parts, lyrics=vocal is not None)
 
 
 def _intro_as_inst(sections: list[Section]) -> list[Section]:

@@ -118,7 +118,8 @@ def tonic_chord(*, tonic_pc: int, mode: str, start_beat: float, duration_beats: 
 
 
 def harmonize(
-    sections: Sequence[Section], *, plan: SongPlan, style, rng: np.random.Generator
+    sections: Sequence[Section], *, plan: SongPlan, style, rng: np.random.Generator,
+    progression: Sequence[Chord] | None = None,
 ) -> list[Section]:
     """Give every section its chords.
 
@@ -134,6 +135,8 @@ def harmonize(
     plan : key, mode, meter, style_weight, weirdness.
     style : a ``Style``.
     rng : numpy.random.Generator
+    progression : a chord cycle from beat 0 (an instrumental profile's) used for every section
+        kind instead of the style's progressions; ``None``: the style's.
 
     Returns
     -------
@@ -144,6 +147,8 @@ def harmonize(
     templates: dict[str, list[Chord]] = {}
     out = []
     for section in sections:
+        if section.kind not in templates and progression:
+            templates[section.kind] = list(progression)
         if section.kind not in templates:
             templates[section.kind] = _template(section.kind, plan=plan, style=style, rng=rng)
         chords = _fill(templates[section.kind], start_beat=section.start_beat,

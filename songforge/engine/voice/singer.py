@@ -16,7 +16,7 @@ import math
 import re
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -39,6 +39,9 @@ class VoiceProfile:
 
     ``formant_warp`` scales the spectral envelope along frequency (0.85 moves formants down
     15%: the male voice); ``breathiness`` 0-1 raises the vowels' high-band aperiodicity.
+    ``register_midi`` (a measured voice's median pitch, :mod:`songforge.engine.voice.profile`)
+    moves every line by the whole octaves that bring its median nearest to it; ``None`` leaves
+    the pitches as written.
     """
 
     vibrato_rate_hz: float = 5.6
@@ -54,6 +57,7 @@ class VoiceProfile:
     onset_lead_rest_s: float = 0.15  # after a rest: 0.09 squeezed "Smoky" -> "So key"
     max_consonant_share: float = 0.55
     vowel_aperiodicity_max: float = 0.3
+    register_midi: float | None = None
 
     @classmethod
     def for_gender(cls, gender: str) -> VoiceProfile:
@@ -150,7 +154,7 @@ def sing(
     (96000,)
     """
     _check_args(lines, tempo_bpm=tempo_bpm, sample_rate_hz=sample_rate_hz)
-    profile = profile or VoiceProfile.for_gender(gender)
+    profile = _in_register(profile or VoiceProfile.for_gender(gender), lines)
     jobs = [(i, line, _note_times(line.notes, tempo_bpm)) for i, line in enumerate(lines)
             if line.notes]
     end_s = max((t[-1][1] for _, _, t in jobs), default=0.0) + 0.5
@@ -175,6 +179,17 @@ def _check_args(lines: Sequence[SungLine], *, tempo_bpm: float, sample_rate_hz: 
         for note in line.notes:
             if note.duration_beats <= 0 or note.start_beat < 0:
                 raise InvalidRequest(f"bad note {note} in line {line.text!r}", field="notes")
+
+
+def _in_register(profile: VoiceProfile, lines: Sequence[SungLine]) -> VoiceProfile:
+    """``profile`` with ``f0_shift_semitones`` raised by the octaves that put the lines' median
+    pitch nearest ``profile.register_midi`` (unchanged without a register)."""
+    pitches = [n.pitch for line in lines for n in line.notes]
+    if profile.register_midi is None or not pitches:
+        return profile
+    median = float(np.median(pitches)) + profile.f0_shift_semitones
+    octaves = round((profile.register_midi - median) / 12.0)
+    return replace(profile, f0_shift_semitones=profile.f0_shift_semitones + 12.0 * octaves)
 
 
 def _note_times(notes: Sequence[Note], tempo_bpm: float) -> list[tuple[float, float, int, bool]]:
