@@ -31,7 +31,12 @@ if TYPE_CHECKING:
     from songforge.engine.lyrics import Lyrics
     from songforge.engine.remake import ResolvedReference
 
-__all__ = ["SongResult", "make_song", "plan_to_json", "write_exports", "MEDIA_TYPES"]
+__all__ = [
+    "SongResult", "make_song", "plan_to_json", "write_exports", "MEDIA_TYPES",
+    # the steps of make_song, shared with the songs made from a reference (engine.remake)
+    "StageClock", "DryStems", "render_and_sing", "sing_vocal", "pan_mono", "fit_length", "render_band",
+    "mix_song", "encode_sections", "WRITTEN_FORMS", "MASTER_SAMPLE_RATE_HZ",
+]
 
 MASTER_SAMPLE_RATE_HZ = 48000
 VOCAL_ROLES = ("vocal", "harmony_vocal")
@@ -101,7 +106,7 @@ class SongResult:
         return plan_to_json(self.plan, self.score, seed=self.seed, duration_s=self.duration_s)
 
 
-class _Clock:
+class StageClock:
     """Times stages and reports progress (stage name, fraction of the whole job 0-1)."""
 
     _WEIGHTS = {Stage.LYRICS: 0.02, Stage.COMPOSE: 0.03, Stage.RENDER: 0.35, Stage.VOCALS: 0.1, Stage.MIX: 0.3,
@@ -172,7 +177,7 @@ def make_song(
     seed = request.seed if request.seed is not None else secrets.randbelow(2**32)
     if request.duration_s is None and request.instrumental and settings.default_duration_s:
         request = request.with_(duration_s=float(settings.default_duration_s))
-    clock = _Clock(on_progress)
+    clock = StageClock(on_progress)
     first_stage = Stage.COMPOSE if request.instrumental else Stage.LYRICS
     plan = clock.run(first_stage, lambda: plan_song(request, seed=seed), label="plan")
     if plan.instrumental:  # the plan decides once: the request, or "instrumental"/"no vocals" in the prompt
@@ -182,10 +187,10 @@ def make_song(
             Stage.LYRICS, lambda: _lyrics_and_score(request, plan, seed=seed, options=songwriter or SongwriterOptions()),
             label="lyrics",
         )
-    dry = _render_and_sing(score, vocal, plan=plan, seed=seed, tail_s=settings.render_tail_s,
+    dry = render_and_sing(score, vocal, plan=plan, seed=seed, tail_s=settings.render_tail_s,
                                    soundfont=settings.soundfont, clock=clock)
     stems, sung = dry.stems, dry.lines
-    mixed, processed = clock.run(Stage.MIX, lambda: _mix(stems, score=score, plan=plan))
+    mixed, processed = clock.run(Stage.MIX, lambda: mix_song(stems, score=score, plan=plan))
     if request.watermark:
         from songforge.engine.watermark import append_watermark
 
@@ -193,7 +198,7 @@ def make_song(
     mixed = _on_24bit_grid(mixed)
     encoded = clock.run(
         Stage.ENCODE,
-        lambda: _encode_sections(
+        lambda: encode_sections(
             mixed, score=score, request=request, mp3_quality=settings.mp3_quality, clock=clock, on_chunk=on_chunk
         ),
     )
@@ -251,7 +256,7 @@ def _lyrics_and_score(
         check_content(request.lyrics, field="lyrics", blocklist_path=options.blocklist_path)
         lyrics = parse_lyrics(request.lyrics)
         return lyrics, _compose(plan, lyrics=lyrics, duration_s=request.duration_s)
-    forms = _WRITTEN_FORMS if request.duration_s is None else _WRITTEN_FORMS[1:]
+    forms = WRITTEN_FORMS if request.duration_s is None else WRITTEN_FORMS[1:]
     for index, form in enumerate(forms):
         lyrics = write_lyrics(request.prompt, language=request.language, structure=form, seed=seed,
                               title=request.title, llm=options.llm, blocklist_path=options.blocklist_path)
@@ -268,7 +273,7 @@ def _lyrics_and_score(
     raise AssertionError("unreachable")
 
 
-_WRITTEN_FORMS: tuple[list[str] | None, ...] = (
+WRITTEN_FORMS: tuple[list[str] | None, ...] = (
     None,  # the songwriter's full form: verse, pre-chorus, chorus, verse, chorus, bridge, chorus
     ["verse", "pre-chorus", "chorus", "verse", "chorus", "bridge", "chorus"],
     ["verse", "pre-chorus", "chorus", "verse", "chorus"],
@@ -287,32 +292,32 @@ def _compose(plan: SongPlan, *, lyrics: Lyrics | None, duration_s: float | None)
 
 
 @dataclass(frozen=True)
-class _DryStems:
+class DryStems:
     """Stems before mixing, name -> (n_samples, 2), all the same length; ``lines`` as sung."""
 
     stems: dict[str, np.ndarray]
     lines: list[LineTiming] | None
 
 
-def _render_and_sing(
+def render_and_sing(
     score: Score, vocal: VocalLine | None, *, plan: SongPlan, seed: int, tail_s: float, soundfont: str,
-    clock: _Clock,
-) -> _DryStems:
+    clock: StageClock,
+) -> DryStems:
     """Render the band and sing the vocals at the same time."""
     band = replace(score, parts=tuple(p for p in score.parts if p.role not in VOCAL_ROLES))
     with ThreadPoolExecutor(max_workers=1) as pool:
-        singing = pool.submit(_sing, vocal, score=score, plan=plan, seed=seed) if vocal else None
-        stems = clock.run(Stage.RENDER, lambda: _render(band, soundfont=soundfont, tail_s=tail_s))
+        singing = pool.submit(sing_vocal, vocal, score=score, plan=plan, seed=seed) if vocal else None
+        stems = clock.run(Stage.RENDER, lambda: render_band(band, soundfont=soundfont, tail_s=tail_s))
         if singing is None:
-            return _DryStems(stems, None)
+            return DryStems(stems, None)
         vocal_stems, lines, sing_s = clock.run(Stage.VOCALS, singing.result, label="vocals_wait")
     clock.timings_s["vocals"] = sing_s
     n_samples = max(a.shape[0] for a in (*stems.values(), *vocal_stems.values()))
-    stems = {name: _fit_length(a, n_samples) for name, a in {**stems, **vocal_stems}.items()}
-    return _DryStems(stems, lines)
+    stems = {name: fit_length(a, n_samples) for name, a in {**stems, **vocal_stems}.items()}
+    return DryStems(stems, lines)
 
 
-def _sing(
+def sing_vocal(
     vocal: VocalLine, *, score: Score, plan: SongPlan, seed: int
 ) -> tuple[dict[str, np.ndarray], list[LineTiming], float]:
     """Sing the lead (and harmony) lines; returns stereo stems by part name, timings, wall seconds."""
@@ -321,34 +326,34 @@ def _sing(
     started = time.perf_counter()
     options = {"tempo_bpm": score.tempo_bpm, "sample_rate_hz": MASTER_SAMPLE_RATE_HZ, "gender": plan.gender}
     lead = sing(vocal.lines, seed=seed, **options)  # type: ignore[arg-type]
-    stems = {"vocals": _pan(lead.audio, pan=score.part("vocals").pan)}
+    stems = {"vocals": pan_mono(lead.audio, pan=score.part("vocals").pan)}
     if vocal.harmony_lines:
         harmony = sing(vocal.harmony_lines, seed=seed + 1, **options)  # type: ignore[arg-type]
-        stems["harmony_vocal"] = _pan(harmony.audio, pan=score.part("harmony_vocal").pan)
+        stems["harmony_vocal"] = pan_mono(harmony.audio, pan=score.part("harmony_vocal").pan)
     lines = build_line_timings(lead.line_timings, lead.word_timings)
     return stems, lines, time.perf_counter() - started
 
 
-def _pan(mono: np.ndarray, *, pan: float) -> np.ndarray:
+def pan_mono(mono: np.ndarray, *, pan: float) -> np.ndarray:
     """Equal-power pan of a mono signal (n,) to stereo (n, 2); ``pan`` -1 left .. +1 right."""
     angle = (pan + 1.0) * np.pi / 4.0
     return np.stack([mono * np.cos(angle), mono * np.sin(angle)], axis=1).astype(np.float32)
 
 
-def _fit_length(audio: np.ndarray, n_samples: int) -> np.ndarray:
+def fit_length(audio: np.ndarray, n_samples: int) -> np.ndarray:
     """Zero-pad (or cut) ``audio`` (n, 2) to ``n_samples`` frames."""
     if audio.shape[0] >= n_samples:
         return audio[:n_samples]
     return np.pad(audio, ((0, n_samples - audio.shape[0]), (0, 0)))
 
 
-def _render(score: Score, *, soundfont: str, tail_s: float) -> dict[str, np.ndarray]:
+def render_band(score: Score, *, soundfont: str, tail_s: float) -> dict[str, np.ndarray]:
     from songforge.engine.render import render_stems
 
     return render_stems(score, sample_rate_hz=MASTER_SAMPLE_RATE_HZ, soundfont=soundfont, tail_s=tail_s)
 
 
-def _mix(stems: dict[str, np.ndarray], *, score: Score, plan: SongPlan) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+def mix_song(stems: dict[str, np.ndarray], *, score: Score, plan: SongPlan) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Mix and master; returns the master and the processed stems."""
     from songforge.engine.mix import master, mix_stems
     from songforge.engine.styles import load_style
@@ -368,8 +373,8 @@ def _section_bounds(score: Score, n_samples: int) -> list[tuple[int, int]]:
     return [(a, b) for a, b in zip(starts, ends, strict=True) if b > a]
 
 
-def _encode_sections(
-    audio: np.ndarray, *, score: Score, request: SongRequest, mp3_quality: int, clock: _Clock,
+def encode_sections(
+    audio: np.ndarray, *, score: Score, request: SongRequest, mp3_quality: int, clock: StageClock,
     on_chunk: ChunkFn | None,
 ) -> bytes:
     """Encode section by section with a streaming encoder; every piece goes to ``on_chunk``."""

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from songforge.engine.lyrics import Lyrics
     from songforge.engine.plan import SongPlan
     from songforge.engine.remake import ReferenceAudio, ResolvedReference
-    from songforge.engine.song import SongResult, _Clock
+    from songforge.engine.song import SongResult, StageClock
     from songforge.engine.voice.singer import SungLine
 
 __all__ = [
@@ -237,33 +237,33 @@ class Rendered:
 
 
 def render_score(score: Score, vocal: VocalLine | None, *, plan: SongPlan, seed: int, preset: str,
-                 clock: _Clock) -> Rendered:
+                 clock: StageClock) -> Rendered:
     """Render the band, sing ``vocal``, mix and master: ``make_song``'s own stages."""
     from songforge.engine.presets import get_preset
-    from songforge.engine.song import _mix, _render_and_sing
+    from songforge.engine.song import mix_song, render_and_sing
 
     settings = get_preset(preset)
-    dry = _render_and_sing(score, vocal, plan=plan, seed=seed, tail_s=settings.render_tail_s,
+    dry = render_and_sing(score, vocal, plan=plan, seed=seed, tail_s=settings.render_tail_s,
                            soundfont=settings.soundfont, clock=clock)
-    mixed, processed = clock.run(Stage.MIX, lambda: _mix(dry.stems, score=score, plan=plan))
+    mixed, processed = clock.run(Stage.MIX, lambda: mix_song(dry.stems, score=score, plan=plan))
     return Rendered(mixed, processed, dry.stems.get("vocals"), dry.lines)
 
 
-def new_clock(on_progress: Callable[[Any, float], None] | None) -> _Clock:
-    from songforge.engine.song import _Clock
+def new_clock(on_progress: Callable[[Any, float], None] | None) -> StageClock:
+    from songforge.engine.song import StageClock
 
-    return _Clock(on_progress)
+    return StageClock(on_progress)
 
 
 def finish(
     request: SongRequest, *, plan: SongPlan, score: Score, audio: np.ndarray, rendered: Rendered | None,
-    stems: dict[str, np.ndarray] | None = None, seed: int, clock: _Clock, preset: str,
+    stems: dict[str, np.ndarray] | None = None, seed: int, clock: StageClock, preset: str,
     on_chunk: Callable[[bytes], None] | None, lyrics: Lyrics | None = None,
 ) -> SongResult:
     """Quantize ``audio`` to the stored-master grid, encode it section by section (chunks to
     ``on_chunk``) and build the SongResult."""
     from songforge.engine.presets import get_preset
-    from songforge.engine.song import MEDIA_TYPES, SongResult, _encode_sections
+    from songforge.engine.song import MEDIA_TYPES, SongResult, encode_sections
 
     audio = quantize_24bit(audio)
     if request.watermark:
@@ -271,7 +271,7 @@ def finish(
 
         audio = quantize_24bit(append_watermark(audio, sample_rate_hz=MASTER_RATE_HZ))
     settings = get_preset(preset)
-    encoded = clock.run(Stage.ENCODE, lambda: _encode_sections(
+    encoded = clock.run(Stage.ENCODE, lambda: encode_sections(
         audio, score=score, request=request, mp3_quality=settings.mp3_quality, clock=clock, on_chunk=on_chunk))
     clock.total()
     return SongResult(
@@ -294,7 +294,7 @@ def section_named(sections: Sequence[Section], prefix: str) -> list[Section]:
     return [replace(s, name=f"{prefix}{s.name}") for s in sections]
 
 
-_WRITTEN_FORMS: tuple[tuple[str, ...], ...] = (
+WRITTEN_FORMS: tuple[tuple[str, ...], ...] = (
     ("verse", "chorus", "verse", "chorus"),
     ("verse", "chorus"),
     ("chorus",),
@@ -320,13 +320,13 @@ def sung_lyrics(request: SongRequest, *, seed: int, songwriter: Any, fit: Callab
         check_content(request.lyrics, field="lyrics", blocklist_path=options.blocklist_path)
         lyrics = parse_lyrics(request.lyrics)
         return lyrics, fit(lyrics)
-    for index, form in enumerate(_WRITTEN_FORMS):
+    for index, form in enumerate(WRITTEN_FORMS):
         lyrics = write_lyrics(request.prompt or "a song", language=request.language, structure=list(form), seed=seed,
                               title=request.title, llm=options.llm, blocklist_path=options.blocklist_path)
         try:
             return lyrics, fit(lyrics)
         except ContentTooLong:
-            if index == len(_WRITTEN_FORMS) - 1:
+            if index == len(WRITTEN_FORMS) - 1:
                 raise
     raise AssertionError("unreachable")
 

@@ -177,13 +177,13 @@ class _Sung:
 def _sing(vocal: Any, *, score: Score, plan: Any, seed: int, grid: _Grid, n_samples: int) -> _Sung:
     """Sing the lead (and harmony) at the grid's time; stems (n_samples, 2) by name."""
     from songforge.engine.compose import VocalLine
-    from songforge.engine.song import _fit_length, _sing
+    from songforge.engine.song import fit_length, sing_vocal
 
     shift = grid.offset_beats
     moved = VocalLine(shift_score_notes(vocal.notes, shift), shift_lines(vocal.lines, shift),
                       shift_lines(vocal.harmony_lines, shift), vocal.sung_sections)
-    stems, lines, _ = _sing(moved, score=score, plan=plan, seed=seed)
-    return _Sung({name: _fit_length(a, n_samples) for name, a in stems.items()}, lines)
+    stems, lines, _ = sing_vocal(moved, score=score, plan=plan, seed=seed)
+    return _Sung({name: fit_length(a, n_samples) for name, a in stems.items()}, lines)
 
 
 def mix_over(backing: ReferenceAudio, vocals: dict[str, np.ndarray]) -> tuple[np.ndarray, dict[str, np.ndarray]]:

@@ -61,14 +61,14 @@ def finish_song(
     from songforge.engine.presets import get_preset
 
     settings = get_preset(preset)
-    clock = _song._Clock(on_progress)
+    clock = _song.StageClock(on_progress)
     clock.timings_s.update(timings_s or {})
     given = dict(given_stems or {})
     band = replace(score, parts=tuple(p for p in score.parts
                                       if p.role not in _song.VOCAL_ROLES and p.name not in given))
     with ThreadPoolExecutor(max_workers=1) as pool:
         singing = pool.submit(_sing, vocal, score=score, plan=plan, seed=seed, profile=profile) if vocal else None
-        stems = clock.run(Stage.RENDER, lambda: _song._render(band, soundfont=settings.soundfont,
+        stems = clock.run(Stage.RENDER, lambda: _song.render_band(band, soundfont=settings.soundfont,
                                                               tail_s=settings.render_tail_s))
         sung = clock.run(Stage.VOCALS, singing.result, label="vocals_wait") if singing else None
     roles = {p.name: p.role for p in score.parts}
@@ -80,13 +80,13 @@ def finish_song(
         stems[name] = np.asarray(audio, dtype=np.float32)
         roles[name] = role
     n_samples = max(a.shape[0] for a in stems.values())
-    stems = {name: _song._fit_length(a, n_samples) for name, a in stems.items()}
+    stems = {name: _song.fit_length(a, n_samples) for name, a in stems.items()}
     mixed, processed = clock.run(Stage.MIX, lambda: _mix(stems, roles=roles, plan=plan))
     if request.watermark:
         from songforge.engine.watermark import append_watermark
 
         mixed = append_watermark(mixed, sample_rate_hz=SAMPLE_RATE_HZ)
-    encoded = clock.run(Stage.ENCODE, lambda: _song._encode_sections(
+    encoded = clock.run(Stage.ENCODE, lambda: _song.encode_sections(
         mixed, score=score, request=request, mp3_quality=settings.mp3_quality, clock=clock, on_chunk=on_chunk))
     clock.total()
     return _song.SongResult(
@@ -104,10 +104,10 @@ def _sing(vocal: VocalLine, *, score: Score, plan: SongPlan, seed: int,
     options: dict[str, Any] = {"tempo_bpm": score.tempo_bpm, "sample_rate_hz": SAMPLE_RATE_HZ,
                                "gender": plan.gender, "profile": profile}
     lead = sing(vocal.lines, seed=seed, **options)
-    stems = {"vocals": _song._pan(lead.audio, pan=score.part("vocals").pan)}
+    stems = {"vocals": _song.pan_mono(lead.audio, pan=score.part("vocals").pan)}
     if vocal.harmony_lines:
         harmony = sing(vocal.harmony_lines, seed=seed + 1, **options)
-        stems["harmony_vocal"] = _song._pan(harmony.audio, pan=score.part("harmony_vocal").pan)
+        stems["harmony_vocal"] = _song.pan_mono(harmony.audio, pan=score.part("harmony_vocal").pan)
     return stems, build_line_timings(lead.line_timings, lead.word_timings)
 
 

@@ -93,7 +93,7 @@ def _lyrics_and_score(request: SongRequest, plan: SongPlan, *, seed: int, songwr
     """Given or written lyrics and the score sung to them (as make_song: the longest written
     form that fits the requested duration); an instrumental plan gets ``(None, compose)``."""
     from songforge.engine.lyrics import parse_lyrics
-    from songforge.engine.song import _WRITTEN_FORMS
+    from songforge.engine.song import WRITTEN_FORMS
     from songforge.engine.songwriter import check_content, write_lyrics
     from songforge.engine.songwriter.options import SongwriterOptions
 
@@ -105,7 +105,7 @@ def _lyrics_and_score(request: SongRequest, plan: SongPlan, *, seed: int, songwr
         check_content(request.lyrics, field="lyrics", blocklist_path=options.blocklist_path)
         lyrics = parse_lyrics(request.lyrics)
         return lyrics, compose_song(plan, lyrics=lyrics, duration_s=request.duration_s, progression=progression)
-    forms = _WRITTEN_FORMS if request.duration_s is None else _WRITTEN_FORMS[1:]
+    forms = WRITTEN_FORMS if request.duration_s is None else WRITTEN_FORMS[1:]
     for index, form in enumerate(forms):
         lyrics = write_lyrics(request.prompt, language=request.language, structure=form, seed=seed,
                               title=request.title, llm=options.llm, blocklist_path=options.blocklist_path)
