@@ -1,26 +1,20 @@
-"""The MiniMax music dialect (API_SPEC.md section 2)."""
+"""The MiniMax music dialect (API_SPEC.md section 2) and the AI/ML API's music-01 pass-through
+(section 4.3), which is MiniMax-shaped.
+
+Modules: :mod:`.wire` (bodies), :mod:`.rules` (per-model limits), :mod:`.convert` (wire <->
+SongRequest / Job), :mod:`.sources` (reference audio via the ReferenceService), :mod:`.stream`
+(hex SSE), :mod:`.writer` (lyrics), :mod:`.errors` (``base_resp`` envelope), :mod:`.routes`.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
-from fastapi.responses import JSONResponse
+from songforge.api.dialect import Dialect
+from songforge.api.minimax.errors import render_error
+from songforge.api.minimax.routes import NAME, PREFIXES, router
 
-from songforge.api.dialect import Dialect, route_class
-from songforge.errors import SongforgeError
-
-__all__ = ["dialect", "router", "NAME"]
-
-NAME = "minimax"
-
-
-def render_error(request: Request, exc: SongforgeError) -> Response:
-    """(skeleton) the vendor's error envelope."""
-    return JSONResponse({"message": exc.message}, status_code=exc.http_status)
-
-
-router = APIRouter(route_class=route_class(render_error), tags=["minimax"])
+__all__ = ["dialect", "router", "NAME", "render_error"]
 
 
 def dialect() -> Dialect:
-    """This dialect, for the app."""
-    return Dialect(name=NAME, router=router, prefixes=("/v1/music_", "/v1/lyrics_generation"), render_error=render_error)
+    """This dialect, for the app (no callbacks: MiniMax calls are synchronous)."""
+    return Dialect(name=NAME, router=router, prefixes=PREFIXES, render_error=render_error)
