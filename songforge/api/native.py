@@ -9,7 +9,6 @@ thread pool) and async only for the event stream.
 from __future__ import annotations
 
 import asyncio
-import importlib
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -19,7 +18,6 @@ from sse_starlette import EventSourceResponse
 
 from songforge.api.auth import ApiKey, owned_job, service_of
 from songforge.api.sse import job_events
-from songforge.errors import FeatureUnavailable
 from songforge.models import (
     BITRATE_MAX_KBPS,
     BITRATE_MIN_KBPS,
@@ -30,6 +28,7 @@ from songforge.models import (
     JobStatus,
     SongRequest,
 )
+from songforge.service.lyrics import SONGWRITER_MODULE, write_sheet
 from songforge.service.songs import SongService
 from songforge.storage.jobs import Job
 
@@ -38,7 +37,6 @@ __all__ = [
     "ErrorEnvelope", "SONGWRITER_MODULE",
 ]
 
-SONGWRITER_MODULE = "songforge.engine.songwriter"
 TITLE_MAX_CHARS = 200
 URL_MAX_CHARS = 2048
 
@@ -262,26 +260,6 @@ def create_lyrics(body: LyricsCreate, key: ApiKey, request: Request) -> dict[str
     """Lyrics with structure tags, ready for POST /v1/songs (501 where the songwriter is not installed).
 
     Uses the operator's LLM endpoint when one is configured, the offline writer otherwise."""
-    write = _songwriter()
-    from songforge.engine.songwriter.options import SongwriterOptions
-
-    writer = SongwriterOptions.from_settings(service_of(request).settings)
-    options = {"language": body.language, "seed": body.seed, "title": body.title, "llm": writer.llm,
-               "blocklist_path": writer.blocklist_path}
-    sheet = write(body.prompt, **{k: v for k, v in options.items() if v is not None})
+    options = {"language": body.language, "seed": body.seed, "title": body.title}
+    sheet = write_sheet(service_of(request).settings, body.prompt, **options)
     return {"lyrics": sheet.to_text(), "title": sheet.title, "style_tags": sheet.style_tags or None}
-
-
-def _songwriter() -> Any:
-    try:
-        write = getattr(importlib.import_module(SONGWRITER_MODULE), "write_lyrics", None)
-    except ModuleNotFoundError as exc:
-        if exc.name != SONGWRITER_MODULE:
-            raise
-        write = None
-    if write is None:
-        raise FeatureUnavailable(
-            "writing lyrics is not available in this installation (the songwriter module is not installed); "
-            "send your own lyrics to POST /v1/songs, or leave them out for an instrumental"
-        )
-    return write

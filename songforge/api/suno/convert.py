@@ -10,23 +10,22 @@ The song length is left to the engine (its planner's default, 60 s, is within ev
 
 from __future__ import annotations
 
-import importlib
 import json
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
 from songforge.api.suno.wire import MODELS, NON_CUSTOM_PROMPT_MAX_CHARS, GenerateBody, ModelLimits
-from songforge.errors import ContentTooLong, FeatureUnavailable, InvalidRequest
+from songforge.errors import ContentTooLong, InvalidRequest
 from songforge.models import SongRequest
+from songforge.service.lyrics import write_sheet
 
 __all__ = [
     "MusicSpec", "check_model", "check_length", "check_weight", "gender_of", "param_json", "music_spec",
-    "write_sheet", "SEED_LIMIT", "EXTRAS",
+    "SEED_LIMIT", "EXTRAS",
 ]
 
 SEED_LIMIT = 2**32
-SONGWRITER_MODULE = "songforge.engine.songwriter"
 # every job is made with its extras so timestamped lyrics, stems and MIDI exist later
 EXTRAS: dict[str, Any] = {"want_stems": True, "want_midi": True, "want_timings": True}
 _GENDERS = {"m": "male", "f": "female"}
@@ -94,24 +93,6 @@ def gender_of(vocal_gender: str | None) -> str | None:
 def param_json(body: Any) -> str:
     """The request as the vendor stores it in ``param``: compact JSON of the fields sent."""
     return json.dumps(body.model_dump(exclude_unset=True), separators=(",", ":"), ensure_ascii=False)
-
-
-def write_sheet(settings: Any, prompt: str, *, seed: int) -> Any:
-    """A lyric sheet for ``prompt`` by the songwriter the native ``/v1/lyrics`` uses (the operator's
-    LLM endpoint when configured, else the offline writer). Raises ``FeatureUnavailable``."""
-    try:
-        write = getattr(importlib.import_module(SONGWRITER_MODULE), "write_lyrics", None)
-    except ModuleNotFoundError as exc:
-        if exc.name != SONGWRITER_MODULE:
-            raise
-        write = None
-    if write is None:
-        raise FeatureUnavailable("writing lyrics is not available in this installation")
-    from songforge.engine.songwriter.options import SongwriterOptions
-
-    options = SongwriterOptions.from_settings(settings)
-    kwargs = {"llm": options.llm, "blocklist_path": options.blocklist_path}
-    return write(prompt, seed=seed, **{k: v for k, v in kwargs.items() if v is not None})
 
 
 def weights_of(body: Any) -> dict[str, Any]:

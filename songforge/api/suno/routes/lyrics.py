@@ -15,6 +15,7 @@ from songforge.api.suno.routes._common import owned_task, runtime
 from songforge.api.suno.runtime import SunoRuntime
 from songforge.api.suno.wire import LYRICS_PROMPT_MAX_WORDS, LyricsBody, ok
 from songforge.errors import ContentTooLong, SensitiveContent, SongforgeError
+from songforge.service.lyrics import write_sheet
 from songforge.storage.jobs import utc_now
 from songforge.storage.tasks import SUCCESS, TaskRecord
 
@@ -44,7 +45,7 @@ def write_task(rt: SunoRuntime, task_id: str) -> None:
     task = rt.tasks.get(task_id, kind="lyrics")
     prompt, seed = str(task.data["prompt"]), int(task.data["seed"])
     try:
-        sheets = [cv.write_sheet(rt.service.settings, prompt, seed=(seed + i) % cv.SEED_LIMIT) for i in range(SHEETS)]
+        sheets = [write_sheet(rt.service.settings, prompt, seed=(seed + i) % cv.SEED_LIMIT) for i in range(SHEETS)]
     except SongforgeError as exc:
         status = "SENSITIVE_WORD_ERROR" if isinstance(exc, SensitiveContent) else "GENERATE_LYRICS_FAILED"
         task = rt.tasks.update(task_id, status=status, error_code=400 if status != "GENERATE_LYRICS_FAILED" else 500,
