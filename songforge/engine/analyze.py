@@ -3,18 +3,26 @@
 The types here are the contract between analysis (this module) and the engine operations that
 follow a reference (cover, extend, add vocals / instrumental, voice and instrumental profiles).
 Times are seconds from the start of the audio; pitches are MIDI note numbers.
+
+The parts live in :mod:`songforge.engine.analysis` (rhythm, harmony, structure, melody, lyrics);
+:func:`analyze` runs them on one shared 22.05 kHz mono signal. The first call in a process pays
+librosa's numba compilation (~10 s): workers call :func:`warm_up` once.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from songforge.errors import InvalidRequest
+
 __all__ = [
     "Analysis", "Section", "ChordSpan", "Note", "Word", "SECTION_LABELS", "analyze", "analyze_file",
+    "warm_up",
 ]
 
 SECTION_LABELS = ("intro", "verse", "chorus", "bridge", "outro", "inst", "silence")
@@ -121,13 +129,89 @@ class Analysis:
 
 
 def analyze(audio: np.ndarray, *, sample_rate_hz: int, transcribe: bool = True) -> Analysis:
-    """Analyse ``audio`` (shape (n,) or (n, channels), float) at ``sample_rate_hz``.
+    """Analyse ``audio`` (shape (n,) or (n, channels), float or int) at ``sample_rate_hz``.
 
-    ``transcribe``: run faster-whisper on vocal stretches for the lyrics.
+    ``transcribe``: run faster-whisper on the vocal stretches for the lyrics.
+
+    Returns
+    -------
+    Analysis : tempo and beats, meter, key, chords (one span per change, on beats), sections
+        covering the audio, the melody (the sung line when there are vocals, else the top line),
+        vocal presence and range, and tagged lyrics. ``extra`` holds ``key_correlation``,
+        ``vocal_share`` and ``timings_s`` (seconds per stage).
+
+    Raises
+    ------
+    InvalidRequest : bad shape or sample rate, or audio shorter than 0.5 s / longer than 20 min.
+
+    Examples
+    --------
+    >>> a = analyze(audio, sample_rate_hz=48000, transcribe=False)  # doctest: +SKIP
+    >>> a.tempo_bpm, a.key, [s.label for s in a.sections]  # doctest: +SKIP
+    (120.2, 'A minor', ['intro', 'verse', 'chorus', 'outro'])
     """
-    raise NotImplementedError("engine.analyze is being written")
+    from songforge.engine.analysis import melody as melody_part
+    from songforge.engine.analysis import pipeline
+
+    clock = _Clock()
+    found = pipeline.run(audio, sample_rate_hz=sample_rate_hz, transcribe=transcribe, clock=clock.lap)
+    vocal_share = float(found.presence.mean()) if len(found.presence) else 0.0
+    has_vocals = vocal_share >= melody_part.MIN_VOCAL_SHARE
+    melody = found.vocal_line if has_vocals and found.vocal_line else found.top_line
+    return Analysis(
+        duration_s=found.duration_s, tempo_bpm=round(found.tempo_bpm, 3),
+        beats_s=tuple(round(float(t), 4) for t in found.beats_s), meter=found.meter,
+        key_tonic_pc=found.key[0], key_mode=found.key[1],
+        chords=tuple(ChordSpan(round(a, 4), round(b, 4), r, q, lab) for a, b, r, q, lab in found.chords),
+        sections=tuple(Section(lab, round(a, 4), round(b, 4)) for lab, a, b in found.sections),
+        melody=tuple(Note(round(n.start_s, 4), round(n.end_s, 4), n.pitch, round(n.amplitude, 3))
+                     for n in melody),
+        has_vocals=has_vocals,
+        vocal_range_midi=_range(found.vocal_line) if has_vocals else None,
+        lyrics=found.lyrics if has_vocals else None,
+        words=tuple(Word(w, round(a, 3), round(b, 3)) for w, a, b in found.words) if has_vocals else (),
+        extra={"key_correlation": round(found.key[2], 4), "vocal_share": round(vocal_share, 3),
+               "downbeat_s": found.downbeat_s, "timings_s": clock.timings_s},
+    )
+
+
+def _range(line: Any) -> tuple[int, int] | None:
+    """(lowest, highest) pitch of the sung line, ignoring the outer 2% (stray octave errors)."""
+    pitches = np.array([n.pitch for n in line])
+    if len(pitches) == 0:
+        return None
+    lo, hi = np.percentile(pitches, [2, 98])
+    return int(round(lo)), int(round(hi))
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.timings_s: dict[str, float] = {}
+        self._t = time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.timings_s[stage] = round(now - self._t, 3)
+        self._t = now
 
 
 def analyze_file(path: str | Path, *, transcribe: bool = True) -> Analysis:
-    """Decode ``path`` (wav, mp3, flac, ogg, m4a) and :func:`analyze` it."""
-    raise NotImplementedError("engine.analyze is being written")
+    """Decode ``path`` (wav, mp3, flac, ogg, m4a: soundfile, else ffmpeg) and :func:`analyze` it.
+
+    Raises
+    ------
+    InvalidRequest : no such file; UnsupportedFormat : it cannot be decoded.
+    """
+    from songforge.engine.encode import decode
+
+    path = Path(path)
+    if not path.is_file():
+        raise InvalidRequest(f"no audio file at {path}", field="path", limit="an existing file")
+    audio, rate = decode(path)
+    return analyze(audio, sample_rate_hz=rate, transcribe=transcribe)
+
+
+def warm_up() -> None:
+    """Compile librosa's numba code and load basic-pitch once (a few seconds) on 3 s of noise."""
+    rng = np.random.default_rng(0)
+    analyze(0.1 * rng.standard_normal(3 * 22050).astype(np.float32), sample_rate_hz=22050, transcribe=False)
