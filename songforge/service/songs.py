@@ -222,8 +222,9 @@ class SongService:
             self.dispatcher = None
 
     def janitor(self, *, now: datetime | None = None) -> JanitorReport:
-        """Delete jobs older than ``retention_days`` with their files, stale leftover files, and
-        references unused that long (kept at least 24 h: MiniMax's cover_feature_id lifetime)."""
+        """Delete jobs older than ``retention_days`` with their files, stale leftover files,
+        references unused that long (kept at least 24 h: MiniMax's cover_feature_id lifetime) and
+        vendor task rows created before then."""
         now = now or utc_now()
         cutoff = now - timedelta(days=self.settings.retention_days)
         jobs = files = 0
@@ -240,6 +241,11 @@ class SongService:
             self.blobs.remove_path(key)
             files += 1
         files += self.references.sweep(age_s, now_s=now.timestamp())
+        engine = getattr(self.store, "engine", None)
+        if engine is not None:  # vendor tasks (Suno taskIds, ...) live in the jobs' database
+            from songforge.storage.tasks import TaskStore
+
+            TaskStore(engine).delete_older_than(cutoff)
         return JanitorReport(jobs_deleted=jobs, files_deleted=files)
 
 

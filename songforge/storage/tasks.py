@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    delete,
     func,
     insert,
     select,
@@ -191,3 +192,9 @@ class TaskStore:
             query = query.where(_tasks.c.owner_key_id == owner_key_id)
         with self.engine.connect() as conn:
             return int(conn.execute(query).scalar_one())
+
+    def delete_older_than(self, cutoff: datetime) -> int:
+        """Delete the tasks created before ``cutoff`` (timezone-aware); returns how many went."""
+        with self.engine.begin() as conn:
+            res = conn.execute(delete(_tasks).where(_tasks.c.created_at < _naive(cutoff)))
+        return int(res.rowcount or 0)

@@ -238,12 +238,14 @@ def test_wav_vocal_removal_midi_cover_persona_timestamps(dev, receiver):
                                                            "callBackUrl": receiver.url}).json()["data"]["taskId"]
     record = _poll(dev, "/api/v1/vocal-removal/record-info", sep, lambda d: d["successFlag"] == "SUCCESS")
     assert_wire(record, "vocal_removal_record_info")
-    assert record["response"]["vocalUrl"] is None and record["response"]["instrumentalUrl"]
+    assert record["response"]["vocalUrl"] and record["response"]["instrumentalUrl"]
+    assert record["response"]["drumsUrl"] is None and record["response"]["bassUrl"] is None
 
     split = dev.post("/api/v1/vocal-removal/generate", json={"taskId": task_id, "audioId": audio_id, "type": "split_stem",
                                                              "callBackUrl": receiver.url}).json()["data"]["taskId"]
     record = _poll(dev, "/api/v1/vocal-removal/record-info", split, lambda d: d["successFlag"] == "SUCCESS")
-    assert "instrumentalUrl" not in record["response"] and record["response"]["drumsUrl"] is None
+    assert record["response"]["instrumentalUrl"] is None and record["response"]["drumsUrl"] is None
+    assert record["response"]["vocalUrl"] and record["response"]["bassUrl"]
 
     cover = dev.post("/api/v1/suno/cover/generate", json={"taskId": task_id, "callBackUrl": receiver.url}).json()
     record = _poll(dev, "/api/v1/suno/cover/record-info", cover["data"]["taskId"], lambda d: d["successFlag"] == 1)
@@ -280,8 +282,13 @@ def test_midi_needs_a_finished_vocal_removal_task(dev, receiver):
     _poll(dev, "/api/v1/vocal-removal/record-info", sep, lambda d: d["successFlag"] == "SUCCESS")
     midi = dev.post("/api/v1/midi/generate", json={"taskId": sep, "callBackUrl": receiver.url}).json()
     record = _poll(dev, "/api/v1/midi/record-info", midi["data"]["taskId"], lambda d: d["successFlag"] != 0)
-    # the stand-in engine's MIDI file is a bare header that announces a track it lacks: MIDI failed (3)
-    assert record["successFlag"] == 3 and record["errorCode"] == 500 and record["midiData"] is None
+    assert record["successFlag"] == 1 and record["errorCode"] is None and record["recordTaskId"] == sep
+    instruments = {i["name"]: i["notes"] for i in record["midiData"]["instruments"]}
+    assert set(instruments) == {"lead", "bass"} and record["midiData"]["state"] == "complete"
+    # the stand-in plays one beat-long note a beat (120 BPM) for the 0.5 s track
+    assert instruments["lead"] == [{"pitch": instruments["lead"][0]["pitch"], "start": 0.0, "end": 0.5,
+                                    "velocity": round(90 / 127, 4)}]
+    assert instruments["bass"][0]["pitch"] == instruments["lead"][0]["pitch"] - 12
 
 
 def test_extend_and_replace_section_rules(dev):

@@ -15,6 +15,7 @@ from tests.api._server import SCRIPTED, LiveServer
 from tests.service._helpers import Receiver, wait_until
 
 SUNO = Path(sys.executable).parent / "suno"
+TERMINAL = {"SUCCESS", "CREATE_TASK_FAILED", "GENERATE_AUDIO_FAILED", "CALLBACK_EXCEPTION", "SENSITIVE_WORD_ERROR"}
 
 
 @pytest.fixture(scope="module")
@@ -62,10 +63,12 @@ def test_generate_wait_status_extend_and_callbacks(suno, receiver):
     extended = json.loads(suno("extend", task_id, "--continue-at", "0.2", "--prompt", "[Verse]\nmore", "--style",
                                "pop", "--title", "More", "--model", "V4_5", "--json").stdout)
     assert extended["audioId"] == tracks[0]["id"] and len(extended["taskId"]) == 32
-    # how the extension itself ends is the reference side's business (the engine resolving source_job_id)
-    again = json.loads(suno("status", extended["taskId"], "--json", ok=None).stdout)
-    assert again["taskId"] == extended["taskId"] and again["status"] in {"PENDING", "TEXT_SUCCESS", "FIRST_SUCCESS",
-                                                                          "SUCCESS", "GENERATE_AUDIO_FAILED"}
+    done = wait_until(lambda: (s := json.loads(suno("status", extended["taskId"], "--json").stdout))["status"]
+                      in TERMINAL and s, timeout_s=30, every_s=0.3)
+    assert done["status"] == "SUCCESS" and done["errorCode"] is None, done
+    # the source up to continueAt (0.2 s), then the half-second continuation
+    assert [t["duration"] for t in done["response"]["sunoData"]] == [pytest.approx(0.7, abs=1e-3)] * 2
+    assert all(t["title"] == "More" and t["tags"] == "pop" for t in done["response"]["sunoData"])
 
 
 def test_failed_generation_exits_non_zero(suno):

@@ -26,7 +26,7 @@ def service(settings):
 
 def test_defaults_are_applied_once_with_a_recorded_seed():
     [req] = apply_defaults(SongRequest(prompt="a song"))
-    assert 0 <= req.seed < SEED_LIMIT and req.language == "en" and req.variations == 1
+    assert req.seed is not None and 0 <= req.seed < SEED_LIMIT and req.language == "en" and req.variations == 1
     reqs = apply_defaults(SongRequest(prompt="歌", seed=SEED_LIMIT - 1), variations=3)
     assert [r.seed for r in reqs] == [SEED_LIMIT - 1, 0, 1] and reqs[0].language == "zh"
     assert apply_defaults(SongRequest(prompt="x", duration_s=30))[0].duration_s == 30
@@ -55,6 +55,7 @@ def test_submit_rejects_bad_input_before_persisting(service):
 
 def test_submit_checks_the_keys_concurrency(tmp_path):
     svc = build_service(make_settings(tmp_path, dev_mode=False))
+    assert svc.keys is not None
     svc.keys.tiers["free"] = Tier("free", 100, 2)
     key, _ = svc.keys.create(name="k")
     svc.submit(SongRequest(prompt="x"), key=key, variations=2)
@@ -129,3 +130,26 @@ def test_janitor_deletes_old_jobs_files_and_leftovers(service):
     assert (report.jobs_deleted, report.files_deleted) == (1, 2)
     assert [j.id for j in service.store.list_jobs()] == [new.id]
     assert service.blobs.exists(f"{new.id}/song.mp3") and not service.blobs.exists(f"{old.id}/song.mp3")
+
+
+def test_janitor_deletes_vendor_tasks_older_than_the_retention(service):
+    from songforge.storage.tasks import TaskRecord, TaskStore
+
+    tasks = TaskStore(service.store.engine)
+    days = service.settings.retention_days
+    now = utc_now()
+    tasks.create(TaskRecord(id="old", kind="music", created_at=now - timedelta(days=days, minutes=1)))
+    tasks.create(TaskRecord(id="edge", kind="lyrics", created_at=now - timedelta(days=days, minutes=-1)))
+    tasks.create(TaskRecord(id="new", kind="wav"))
+    service.janitor(now=now)
+    assert [t for t in ("old", "edge", "new") if _exists(tasks, t)] == ["edge", "new"]
+
+
+def _exists(tasks, task_id: str) -> bool:
+    from songforge.errors import NotFound
+
+    try:
+        tasks.get(task_id)
+    except NotFound:
+        return False
+    return True

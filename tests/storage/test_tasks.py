@@ -43,3 +43,18 @@ def test_mark_sent_is_once_per_stage_under_a_race(tasks):
         t.join()
     assert wins.count(True) == 1 and tasks.get("t").sent == ("complete",)
     assert tasks.mark_sent("t", "first") and tasks.get("t").sent == ("complete", "first")
+
+
+def test_delete_older_than_removes_only_tasks_created_before_the_cutoff(tasks):
+    from datetime import timedelta
+
+    from songforge.storage.jobs import utc_now
+
+    now = utc_now()
+    tasks.create(TaskRecord(id="a", kind="music", created_at=now - timedelta(days=20)))
+    tasks.create(TaskRecord(id="b", kind="music", created_at=now - timedelta(days=1)))
+    assert tasks.delete_older_than(now - timedelta(days=15)) == 1
+    assert tasks.count("music") == 1 and tasks.get("b").id == "b"
+    with pytest.raises(NotFound):
+        tasks.get("a")
+    assert tasks.delete_older_than(now - timedelta(days=15)) == 0

@@ -1,9 +1,9 @@
 """What the extra endpoints compute from a finished track's own assets (no re-generation).
 
 * :func:`wav_of`: the track's audio as 16-bit WAV;
-* :func:`separate`: ``separate_vocal`` (lead + backing vocals vs the sum of every other stem) or
+* :func:`separate`: ``separate_vocal`` (lead + backing vocals, and the mix minus them) or
   ``split_stem`` (our stems summed per vendor category by role and General MIDI program; a category
-  with no stem is ``None``);
+  with no stem is ``None``), brought to the level of the delivered master;
 * :func:`midi_notes`: the score's notes per instrument (seconds, velocity 0-1);
 * :func:`aligned_words`: the sung words with their real timings, section tags on the first word of
   a section, plus a 0-1 loudness envelope (``waveformData``).
@@ -105,16 +105,46 @@ def separate(service: SongService, job: Job, plan: dict[str, Any], *, split: boo
             category = "vocal" if category in ("vocal", "backing_vocals") else "instrumental"
         groups.setdefault(category, []).append(audio)
     names = SPLIT_CATEGORIES if split else ("vocal", "instrumental")
+    signals = _to_master({c: _sum(g) for c, g in groups.items()}, _master(service, job), split=split)
     out: dict[str, str | None] = {}
     for category in names:
-        if category not in groups:
+        if category not in signals:
             out[category] = None
             continue
         key = f"{job.id}/suno-{'split' if split else 'sep'}-{category}.wav"
         if not service.blobs.exists(key):
-            service.blobs.put(key, _wav_bytes(_sum(groups[category]), rate))
+            service.blobs.put(key, _wav_bytes(signals[category], rate))
         out[category] = key
     return out
+
+
+def _master(service: SongService, job: Job) -> np.ndarray | None:
+    """The job's bit-exact 48 kHz master (n, 2) when the service kept one, else ``None``."""
+    from songforge.engine.remake._common import master_from_flac
+    from songforge.service.sources import SOURCE_MASTER
+
+    try:
+        return master_from_flac(service.blobs.read(f"{job.id}/{SOURCE_MASTER}"))
+    except (NotFound, FileNotFoundError):
+        return None
+
+
+def _to_master(signals: dict[str, np.ndarray], master: np.ndarray | None, *, split: bool) -> dict[str, np.ndarray]:
+    """The stems (written before mastering) brought to the delivered mix: every output scaled by the
+    least-squares gain of their sum onto the master; for ``separate_vocal`` the instrumental is then
+    the master minus the vocal, so the two sum to the mix exactly (mastering's compression included)."""
+    if master is None or not signals:
+        return signals
+    total = _sum(list(signals.values()))
+    n = min(total.shape[0], master.shape[0])
+    power = float(np.sum(total[:n] ** 2))
+    gain = float(np.sum(total[:n] * master[:n]) / power) if power > 0 else 1.0
+    scaled = {name: (signal * gain).astype(np.float32) for name, signal in signals.items()}
+    if split or "vocal" not in scaled:
+        return scaled
+    vocal = np.zeros_like(master)
+    vocal[: min(len(vocal), len(scaled["vocal"]))] = scaled["vocal"][: len(vocal)]
+    return {"vocal": vocal, "instrumental": (master - vocal).astype(np.float32)}
 
 
 def midi_notes(service: SongService, job: Job) -> list[dict[str, Any]]:

@@ -120,16 +120,18 @@ def _separation_urls(rt: SunoRuntime, task: TaskRecord) -> dict[str, str | None]
 
 
 def _removal_wire(rt: SunoRuntime, task: TaskRecord, *, snake: bool) -> dict[str, Any]:
+    """Record-info (camelCase): every URL key, ``None`` where the type has no such output (vendor
+    docs: ``separate_vocal`` leaves the instrument keys null, ``split_stem`` ``instrumentalUrl``).
+    Callback (snake_case): only the type's own keys."""
     urls = _separation_urls(rt, task) if task.status == SUCCESS else {}
     origin = rt.service.file_url(task.data["song_key"]) if task.status == SUCCESS else None
     split = task.data.get("type") == "split_stem"
-    names = list(_SPLIT_WIRE) if split else ["vocal", "instrumental"]
     out: dict[str, Any] = {"originUrl": origin}
-    if not split:
+    if not split or not snake:
         out["instrumentalUrl"] = urls.get("instrumental")
-    for name in names:
-        if name != "instrumental":
-            out[f"{_SPLIT_WIRE[name]}Url"] = urls.get(name)
+    for name, wire in _SPLIT_WIRE.items():
+        if split or name == "vocal" or not snake:
+            out[f"{wire}Url"] = urls.get(name)
     if not snake:
         return out
     return {_snake(k): v for k, v in out.items()}

@@ -216,14 +216,14 @@ def check_infill(start_s: float, end_s: float, duration_s: float) -> tuple[float
     start_s, end_s = round(float(start_s), 2), round(float(end_s), 2)
     length_s = end_s - start_s
     if start_s < 0 or end_s > duration_s or length_s <= 0:
-        raise InvalidRequest(f"the section {start_s:g}-{end_s:g} s must lie inside the track (0-{duration_s:g} s)",
-                             field="infillEndS", limit=f"0-{duration_s:g} s")
+        raise InvalidRequest(f"infillStartS-infillEndS ({start_s:g}-{end_s:g} s) must lie inside the track "
+                             f"(0-{duration_s:g} s)", field="infillEndS", limit=f"0-{duration_s:g} s")
     if not INFILL_MIN_S <= length_s <= INFILL_MAX_S:
         raise InvalidRequest(f"infillEndS - infillStartS is {length_s:g} s; it must be 6-60 s",
                              field="infillEndS", limit="6-60 s")
     if length_s > INFILL_MAX_SHARE * duration_s:
-        raise InvalidRequest(f"the section is {length_s:g} s, more than 50 % of the {duration_s:g} s track",
-                             field="infillEndS", limit="50 % of the track")
+        raise InvalidRequest(f"infillEndS - infillStartS is {length_s:g} s, more than 50 % of the {duration_s:g} s "
+                             "track", field="infillEndS", limit="50 % of the track")
     return start_s, end_s
 
 
