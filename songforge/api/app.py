@@ -109,6 +109,9 @@ def create_app(
             yield
         finally:
             janitor.cancel()
+            for dialect in dialects:
+                if dialect.on_stop is not None:
+                    await asyncio.to_thread(dialect.on_stop, service)
             await asyncio.to_thread(service.stop)
 
     app = FastAPI(

@@ -51,6 +51,8 @@ class Dialect:
     render_error : a songforge error as the vendor's error response.
     callback_renderer : given the service, the function building the vendor's callback body for
         a job event (``None`` from it: no callback for that event); ``None``: no callbacks.
+    on_stop : called with the service when the app stops (finish background work the dialect
+        keeps, e.g. callback deliveries); ``None``: nothing to stop.
     """
 
     name: str
@@ -58,6 +60,7 @@ class Dialect:
     prefixes: tuple[str, ...]
     render_error: ErrorRenderer
     callback_renderer: Callable[[SongService], Renderer] | None = None
+    on_stop: Callable[[SongService], None] | None = None
 
 
 def as_songforge_error(exc: BaseException) -> SongforgeError:

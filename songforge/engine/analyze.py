@@ -167,21 +167,12 @@ def analyze(audio: np.ndarray, *, sample_rate_hz: int, transcribe: bool = True) 
         melody=tuple(Note(round(n.start_s, 4), round(n.end_s, 4), n.pitch, round(n.amplitude, 3))
                      for n in melody),
         has_vocals=has_vocals,
-        vocal_range_midi=_range(found.vocal_line) if has_vocals else None,
+        vocal_range_midi=melody_part.vocal_range(found.vocal_line) if has_vocals else None,
         lyrics=found.lyrics if has_vocals else None,
         words=tuple(Word(w, round(a, 3), round(b, 3)) for w, a, b in found.words) if has_vocals else (),
         extra={"key_correlation": round(found.key[2], 4), "vocal_share": round(vocal_share, 3),
                "downbeat_s": found.downbeat_s, "timings_s": clock.timings_s},
     )
-
-
-def _range(line: Any) -> tuple[int, int] | None:
-    """(lowest, highest) pitch of the sung line, ignoring the outer 2% (stray octave errors)."""
-    pitches = np.array([n.pitch for n in line])
-    if len(pitches) == 0:
-        return None
-    lo, hi = np.percentile(pitches, [2, 98])
-    return int(round(lo)), int(round(hi))
 
 
 class _Clock:

@@ -212,6 +212,10 @@ def test_instrumental_render_tempo_key_and_sections(prompt, seed):
     got = compare(found, song.score, sung=False)
     assert got["tempo_ok"] and got["key_ok"], (found.tempo_bpm, found.key, song.score.tempo_bpm, song.score.key_name)
     assert found.meter == 4
+    # bench (40 s renders): 54/66 true boundaries within one beat, 3 of 57 found false; on these
+    # 20 s renders the intro (one bar here) may go unfound, so one of the two must be found
+    b = got["boundaries"]
+    assert b["hit_rate"] >= 0.5 and b["n_false"] <= 1, (b, [(s.label, s.start_s) for s in found.sections])
     # every found boundary lies on a beat of the tracked grid
     beats = np.array(found.beats_s)
     for before, s in zip(found.sections, found.sections[1:], strict=False):
@@ -229,9 +233,13 @@ def test_sung_render_vocals_melody_and_lyrics(sung_render):
     assert got["tempo_ok"] and got["key_ok"]
     assert found.has_vocals
     assert got["melody"] is not None and got["melody"]["onset_f1"] >= 0.15  # bench: 0.10-0.28 on sung mixes
+    # bench: both boundaries (9.6 s, 33.6 s) within one beat, none false
+    assert got["boundaries"]["hit_rate"] >= 0.5 and got["boundaries"]["n_false"] <= 1, got["boundaries"]
     lo, hi = found.vocal_range_midi
     written = [n.pitch for p in song.score.parts if p.role == "vocal" for n in p.notes]
-    assert lo <= float(np.median(written)) <= hi and hi - lo <= 36  # too wide today: see bench notes
+    # written spans 7-14 semitones over the bench; found ranges are off by <= 10 in all (here
+    # 56-68 for 54-61), so 24 leaves room while catching leaks of other parts (was 45-73)
+    assert lo <= float(np.median(written)) <= hi and hi - lo <= 24, (lo, hi, min(written), max(written))
     assert found.lyrics and found.lyrics.startswith("[")
     sung_words = set(normalize_english(" ".join(line.text for line in song.lines)).split())
     heard = set(normalize_english(" ".join(w.text for w in found.words)).split())

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from songforge.api.dialect import Dialect
 from songforge.api.suno.errors import render_error
 from songforge.api.suno.routes import build_router
+from songforge.api.suno.runtime import close_runtime
 from songforge.service.callbacks import Renderer
 from songforge.service.songs import SongService
 
@@ -39,4 +40,4 @@ def dialect() -> Dialect:
     """This dialect, for the app."""
     factory: Callable[[SongService], Renderer] = _callbacks
     return Dialect(name=NAME, router=router, prefixes=("/api/v1/", "/api/file-"), render_error=render_error,
-                   callback_renderer=factory)
+                   callback_renderer=factory, on_stop=close_runtime)

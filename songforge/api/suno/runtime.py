@@ -18,7 +18,7 @@ from typing import Any
 from songforge.service.songs import SongService
 from songforge.storage.tasks import TaskStore
 
-__all__ = ["SunoRuntime", "runtime_of"]
+__all__ = ["SunoRuntime", "runtime_of", "close_runtime"]
 
 log = logging.getLogger(__name__)
 _RUNTIMES: weakref.WeakKeyDictionary[SongService, SunoRuntime] = weakref.WeakKeyDictionary()
@@ -36,6 +36,11 @@ class SunoRuntime:
         self._deliveries = ThreadPoolExecutor(max_workers=DELIVERY_THREADS, thread_name_prefix="suno-callback")
         self._last: dict[str, Future[bool]] = {}
         self._work = ThreadPoolExecutor(max_workers=2, thread_name_prefix="suno-task")
+
+    def close(self) -> None:
+        """Wait for queued background work, then for the callbacks it queued."""
+        self._work.shutdown(wait=True)
+        self._deliveries.shutdown(wait=True)
 
     def deliver(self, url: str | None, payload: dict[str, Any], *, order_key: str) -> Future[bool] | None:
         """Queue ``payload`` for ``url`` after the earlier ones of ``order_key`` (a task id);
@@ -82,3 +87,11 @@ def runtime_of(service: SongService) -> SunoRuntime:
         if runtime is None:
             runtime = _RUNTIMES[service] = SunoRuntime(service)
         return runtime
+
+
+def close_runtime(service: SongService) -> None:
+    """Finish the runtime's background tasks and callback deliveries (the app is stopping)."""
+    with _RUNTIMES_LOCK:
+        runtime = _RUNTIMES.pop(service, None)
+    if runtime is not None:
+        runtime.close()

@@ -33,15 +33,20 @@ def reference_melody(score: Score) -> list[tuple[float, float, int]]:
 
 
 def boundary_scores(analysis: Analysis, score: Score) -> dict[str, float]:
-    """``hit_rate``: share of the score's inner section boundaries with a found boundary within
-    one beat; ``precision``: share of found inner boundaries within one beat of a true one."""
+    """Inner boundaries (section starts after 0 s), matched within one beat of the written tempo.
+
+    ``hit_rate`` (the target metric, recall): share of the score's boundaries with a found
+    boundary within one beat; ``precision``: share of found boundaries within one beat of a true
+    one; ``n_true`` / ``n_found`` / ``n_false`` counts (``n_false`` found ones near no true one).
+    """
     beat_s = 60.0 / score.tempo_bpm
     true = [a for _, _, a, _ in score.section_times_s()[1:]]
     found = [s.start_s for s in analysis.sections[1:]]
     hits = sum(any(abs(t - f) <= beat_s for f in found) for t in true)
     good = sum(any(abs(t - f) <= beat_s for t in true) for f in found)
     return {"hit_rate": hits / len(true) if true else 1.0,
-            "precision": good / len(found) if found else 1.0, "n_true": float(len(true))}
+            "precision": good / len(found) if found else 1.0, "n_true": float(len(true)),
+            "n_found": float(len(found)), "n_false": float(len(found) - good)}
 
 
 def melody_scores(analysis: Analysis, score: Score) -> dict[str, float] | None:

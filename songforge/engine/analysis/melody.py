@@ -21,7 +21,7 @@ from songforge.engine.analysis.signal import ANALYSIS_RATE_HZ
 from songforge.errors import MissingDependency
 
 __all__ = ["RawNote", "transcribe_notes", "top_line", "vocal_presence", "presence_spans", "vocal_line",
-           "VOCAL_RANGE_MIDI", "VOCAL_GRID_S", "MIN_VOCAL_SHARE"]
+           "vocal_range", "VOCAL_RANGE_MIDI", "VOCAL_GRID_S", "MIN_VOCAL_SHARE"]
 
 VOCAL_RANGE_MIDI = (43, 81)  # G2-A5: where a lead singer's notes lie
 _OVERTONE_STEPS = (12, 19, 24)
@@ -126,7 +126,10 @@ MIN_VOCAL_SHARE = 0.3  # vocal presence over this share of the audio -> it has v
 _VIBRATO_BEND_STD = 0.35  # pitch-bend spread (1/3 semitones) that marks a sung (vibrato) note
 _VOCAL_MIN_AMPLITUDE = 0.4
 _PRESENCE_WINDOW_S = 3.0
-_PRESENCE_SHARE = 0.25  # share of a 3 s window covered by sung notes to call it vocal
+_PRESENCE_SHARE = 0.15  # share of a 3 s window covered by sung notes to call it vocal ...
+_PRESENCE_MIN_NOTES = 3  # ... when at least this many sung notes start in it
+_RANGE_NEIGHBOURS = 8  # notes either side whose median pitch a sung note is checked against ...
+_RANGE_MAX_JUMP = 7  # ... semitones from it beyond which it is a stray (octave error, other part)
 _LINE_BEND_STD = 0.2  # in vocal stretches, notes bending at least this much join the sung line
 
 
@@ -134,21 +137,31 @@ def _in_range(n: RawNote) -> bool:
     return VOCAL_RANGE_MIDI[0] <= n.pitch <= VOCAL_RANGE_MIDI[1]
 
 
+def _sung(n: RawNote) -> bool:
+    """A note that could be sung: in the vocal range, loud enough, with vibrato or glide."""
+    return _in_range(n) and n.bend_std >= _VIBRATO_BEND_STD and n.amplitude >= _VOCAL_MIN_AMPLITUDE
+
+
 def vocal_presence(notes: list[RawNote], *, duration_s: float) -> np.ndarray:
     """(ceil(duration_s / 0.1),) bool: where a singing voice is heard.
 
-    A voice glides and vibrates; the instruments of most mixes hold steady pitches. Notes in the
-    vocal range with a pitch-bend spread >= 0.35 (x 1/3 semitone) and amplitude >= 0.4 count as
-    sung; a 0.1 s step is vocal when sung notes cover >= 25% of the 3 s around it.
+    A voice glides and vibrates, and it sings words: many separate notes, one or more per
+    syllable. Notes in the vocal range with a pitch-bend spread >= 0.35 (x 1/3 semitone) and
+    amplitude >= 0.4 count as sung; a 0.1 s step is vocal when, in the 3 s around it, sung notes
+    cover >= 15% of the time *and* at least 3 of them start. An instrument with vibrato (a sax, a
+    fiddle) plays fewer, longer bending notes and mostly fails the second test.
     """
     t = np.arange(0.0, duration_s, VOCAL_GRID_S)
-    sung = np.zeros(len(t), dtype=bool)
+    covered = np.zeros(len(t))
+    onsets = np.zeros(len(t))
     for n in notes:
-        if _in_range(n) and n.bend_std >= _VIBRATO_BEND_STD and n.amplitude >= _VOCAL_MIN_AMPLITUDE:
-            sung[(t >= n.start_s) & (t < n.end_s)] = True
+        if _sung(n) and len(t):
+            covered[(t >= n.start_s) & (t < n.end_s)] = 1.0
+            onsets[min(len(t) - 1, int(n.start_s / VOCAL_GRID_S))] += 1.0
     width = max(1, int(round(_PRESENCE_WINDOW_S / VOCAL_GRID_S)))
-    share = np.convolve(sung.astype(float), np.ones(width) / width, mode="same")
-    return share >= _PRESENCE_SHARE
+    share = np.convolve(covered, np.ones(width) / width, mode="same")
+    starts = np.convolve(onsets, np.ones(width), mode="same")
+    return (share >= _PRESENCE_SHARE) & (starts >= _PRESENCE_MIN_NOTES)
 
 
 def presence_spans(presence: np.ndarray, *, min_gap_s: float = 1.0) -> list[tuple[float, float]]:
@@ -181,3 +194,20 @@ def vocal_line(notes: list[RawNote], presence: np.ndarray) -> list[RawNote]:
         if not louder:
             kept.append(n)
     return _monophonic(kept)
+
+
+def vocal_range(line: list[RawNote]) -> tuple[int, int] | None:
+    """(lowest, highest) MIDI pitch of the sung ``line`` (``None`` when empty).
+
+    Only notes within 7 semitones of the median of the 8 notes either side count (a voice moves
+    by steps and small leaps; strays are octave errors of the transcription or notes of other
+    parts that slipped into the line); of those the outer 2% are ignored.
+    """
+    pitches = np.array([n.pitch for n in line], dtype=float)
+    if len(pitches) == 0:
+        return None
+    k = _RANGE_NEIGHBOURS
+    local = np.array([np.median(pitches[max(0, i - k):i + k + 1]) for i in range(len(pitches))])
+    kept = pitches[np.abs(pitches - local) <= _RANGE_MAX_JUMP]
+    lo, hi = np.percentile(kept if len(kept) else pitches, [2, 98])
+    return int(round(lo)), int(round(hi))

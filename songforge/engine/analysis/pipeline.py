@@ -15,6 +15,7 @@ from songforge.engine.analysis.signal import ANALYSIS_RATE_HZ, HOP, Signal, beat
 __all__ = ["Found", "run"]
 
 _HPSS_KERNEL = 17  # median-filter length of the harmonic/percussive split (frames / bins)
+_N_BANDS = 8  # band levels for the section-boundary cue
 
 
 @dataclass
@@ -101,12 +102,23 @@ def _sections(sig: Signal, beats: rhythm.Rhythm, beat_chroma: np.ndarray, beat_r
     feats = np.vstack([beat_chroma, beat_sync(mfcc, beats.beat_frames), loud_db[None, :]])
     starts: list[float] = []
     if len(beats.beats_s) >= 4 * meter:
-        nov = structure.novelty(feats[:, 1:])  # column i + 1 starts at beat i
-        starts = [float(beats.beats_s[i]) for i in structure.pick_boundaries(nov, meter=meter, phase=phase)]
+        band_db = beat_sync(_band_levels_db(sig.y), beats.beat_frames, aggregate=np.mean)
+        # column i + 1 starts at beat i
+        strength = structure.boundary_strength(feats[:, 1:], band_db[:, 1:], meter=meter)
+        starts = [float(beats.beats_s[i]) for i in structure.pick_boundaries(strength, meter=meter, phase=phase)]
     edges = _merge_edges(starts, silences, sig.duration_s, min_gap_s=_beat_s(beats.beats_s))
     blocks = [_block(a, b, feats, beats.beats_s, silences, presence) for a, b in zip(edges[:-1], edges[1:], strict=True)]
     labels = structure.label_blocks(blocks)
     return [(lab, blk.start_s, blk.end_s) for lab, blk in zip(labels, blocks, strict=True)]
+
+
+def _band_levels_db(y: np.ndarray) -> np.ndarray:
+    """(8, frames) levels in dB (re the loudest bin) of 8 groups of 8 mel bands of ``y``."""
+    import librosa
+
+    mel = librosa.feature.melspectrogram(y=y, sr=ANALYSIS_RATE_HZ, hop_length=HOP, n_mels=_N_BANDS * 8)
+    mel_db = librosa.power_to_db(mel, ref=np.max)
+    return mel_db.reshape(_N_BANDS, 8, -1).mean(axis=1)
 
 
 def _beat_s(beats_s: np.ndarray) -> float:

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Block", "novelty", "pick_boundaries", "silent_spans", "label_blocks"]
+__all__ = ["Block", "novelty", "band_steps", "boundary_strength", "pick_boundaries", "silent_spans", "label_blocks"]
 
-_KERNEL_HALF_BEATS = 8
-_PEAK_Z = 0.5  # a boundary's novelty must exceed mean + 0.5 std of the downbeat novelties
+_KERNEL_HALF_BARS = 2
+_NOVELTY_WEIGHT = 0.25  # share of the boundary strength from novelty; the rest from band-energy steps
+_PEAK_Z = 1.0  # a boundary's strength must exceed mean + 1 std of the downbeat strengths
 _MIN_BARS = 2
 _SILENCE_DB = -50.0  # RMS this far below the loudest frame (or below -70 dBFS) is silence
 _MIN_SILENCE_S = 1.0
@@ -39,9 +40,10 @@ class Block:
     silent: bool = False
 
 
-def novelty(features: np.ndarray, *, half_beats: int = _KERNEL_HALF_BEATS) -> np.ndarray:
+def novelty(features: np.ndarray, *, half_beats: int) -> np.ndarray:
     """(n,) Foote novelty of (d, n) beat-synchronous ``features`` (rows standardised here);
-    entry ``i`` measures the change between the beats before ``i`` and from ``i`` on."""
+    entry ``i`` measures the change between the ``half_beats`` beats before ``i`` and those
+    from ``i`` on (checkerboard kernel with a Gaussian taper on the self-similarity matrix)."""
     z = (features - features.mean(axis=1, keepdims=True)) / (features.std(axis=1, keepdims=True) + 1e-9)
     z = z / (np.linalg.norm(z, axis=0, keepdims=True) + 1e-9)
     ssm = z.T @ z
@@ -54,24 +56,58 @@ def novelty(features: np.ndarray, *, half_beats: int = _KERNEL_HALF_BEATS) -> np
     return np.maximum(out, 0.0)
 
 
-def pick_boundaries(nov: np.ndarray, *, meter: int, phase: int) -> list[int]:
-    """Beat indices of section starts: downbeats (``phase + k * meter``) whose novelty is above
-    mean + 0.5 std of all downbeat novelties, strongest first, at least two bars apart and one
-    bar from either end."""
-    n = len(nov)
-    downbeats = np.arange(phase % max(meter, 1), n, max(meter, 1))
+def band_steps(band_db: np.ndarray, *, window_beats: int) -> np.ndarray:
+    """(n,) RMS over bands of the level step at each beat: the mean dB of each of the (d, n)
+    beat-synchronous ``band_db`` over the ``window_beats`` beats from ``i`` on minus that over
+    the ``window_beats`` before ``i`` (0 where either side is empty). Instruments entering or
+    leaving, and loudness changes between sections, show here."""
+    d, n = band_db.shape
+    csum = np.concatenate([np.zeros((d, 1)), np.cumsum(band_db, axis=1)], axis=1)
+    out = np.zeros(n)
+    for i in range(1, n):
+        lo, hi = max(0, i - window_beats), min(n, i + window_beats)
+        before = (csum[:, i] - csum[:, lo]) / (i - lo)
+        after = (csum[:, hi] - csum[:, i]) / (hi - i)
+        out[i] = float(np.sqrt(np.mean((after - before) ** 2)))
+    return out
+
+
+def boundary_strength(features: np.ndarray, band_db: np.ndarray, *, meter: int) -> np.ndarray:
+    """(n,) how strongly a section starts at each beat: 0.25 x novelty (2-bar kernel) + 0.75 x
+    band-level step (1-bar windows), each scaled by its median so neither dominates by units.
+
+    Parameters
+    ----------
+    features : (d, n) beat-synchronous chroma / MFCC / loudness; ``band_db`` (bands, n) band levels.
+    """
+    bar = max(int(meter), 1)
+    nov = novelty(features, half_beats=_KERNEL_HALF_BARS * bar)
+    steps = band_steps(band_db, window_beats=bar)
+    return _NOVELTY_WEIGHT * _unit_median(nov) + (1 - _NOVELTY_WEIGHT) * _unit_median(steps)
+
+
+def _unit_median(x: np.ndarray) -> np.ndarray:
+    med = float(np.median(x)) if len(x) else 0.0
+    return x / med if med > 0 else x
+
+
+def pick_boundaries(strength: np.ndarray, *, meter: int, phase: int) -> list[int]:
+    """Beat indices of section starts: downbeats (``phase + k * meter``) at least one bar from
+    either end whose ``strength`` is above mean + 1 std of those downbeats' strengths, strongest
+    first, at least two bars apart."""
+    n, bar = len(strength), max(meter, 1)
+    downbeats = np.arange(phase % bar, n, bar)
+    downbeats = downbeats[(downbeats >= bar) & (n - downbeats >= bar)]
     if len(downbeats) < 3:
         return []
-    vals = nov[downbeats]
+    vals = strength[downbeats]
     threshold = vals.mean() + _PEAK_Z * vals.std()
-    gap = _MIN_BARS * meter
     chosen: list[int] = []
     for i in downbeats[np.argsort(-vals, kind="stable")]:
-        if nov[i] <= threshold:
+        if strength[i] <= threshold:
             break
-        if i < meter or n - i < meter or any(abs(i - c) < gap for c in chosen):
-            continue
-        chosen.append(int(i))
+        if not any(abs(i - c) < _MIN_BARS * bar for c in chosen):
+            chosen.append(int(i))
     return sorted(chosen)
 
 
