@@ -49,6 +49,7 @@ from songforge.errors import (
 )
 from songforge.service.audio_probe import NotAudio, measure_duration_s, sniff_format
 from songforge.service.fetch import FETCH_TIMEOUT_S, UrlFetcher
+from songforge.service.sources import own_song_analysis
 from songforge.storage.refs import (
     REFS_PREFIX,
     RefFiles,
@@ -279,6 +280,7 @@ class ReferenceService:
         bridge, outro, inst, silence), ``has_vocals``, ``lyrics`` (tagged lyrics transcribed from
         the vocals, ``None`` without vocals).
 
+        A song this service delivered (the same bytes) gets the exact analysis of its score.
         The first call analyses and writes ``refs/<audio_id>.analysis.json`` atomically; calls
         at the same time (threads or processes) wait for it instead of analysing again.
         """
@@ -291,7 +293,7 @@ class ReferenceService:
             cached = self.files.read_json(cache_key)
             if cached is not None:
                 return cached
-            result = _run_analysis(self.files.path(stored.key))
+            result = own_song_analysis(self.blobs, stored.audio_id) or _run_analysis(self.files.path(stored.key))
             self.files.write_json(cache_key, result)
         return result
 

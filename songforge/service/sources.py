@@ -8,6 +8,7 @@ those files, uploaded audio via :class:`~songforge.service.references.ReferenceS
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -17,9 +18,13 @@ from songforge.errors import GenerationFailed
 from songforge.models import SongRequest
 from songforge.storage.blobs import FileBlobStore
 
-__all__ = ["put_source", "resolve_reference", "SOURCE_MASTER", "SOURCE_REQUEST", "SOURCE_ANALYSIS"]
+__all__ = [
+    "put_source", "resolve_reference", "own_song_analysis", "SOURCE_MASTER", "SOURCE_REQUEST", "SOURCE_ANALYSIS",
+    "SONGS_BY_HASH",
+]
 
 SOURCE_MASTER, SOURCE_REQUEST, SOURCE_ANALYSIS = "master.flac", "source.json", "analysis.json"
+SONGS_BY_HASH = "songs-by-hash"  # <md5 of a delivered song file> -> the job that made it
 
 
 def put_source(
@@ -33,7 +38,9 @@ def put_source(
       minutes) and break whenever the engine changes, leaving no way to keep samples identical.
     * ``source.json``: the request with the seed that was used, the sung lyrics, and whether
       the song was itself made from a reference (its score then cannot be composed again).
-    * ``analysis.json``: the exact analysis of its score (tempo, beats, key, chords, sections).
+    * ``analysis.json``: the exact analysis of its score (tempo, beats, key, chords, sections),
+      found again by the delivered file's MD5 (``songs-by-hash/<md5>``) when the song comes
+      back as uploaded reference audio.
     """
     audio = getattr(result, "audio", None)
     if not isinstance(audio, np.ndarray) or audio.ndim != 2 or getattr(result, "sample_rate_hz", None) != 48000:
@@ -51,6 +58,24 @@ def put_source(
     if isinstance(score, Score):
         analysis = analysis_of_score(score, duration_s=audio.shape[0] / 48000, lyrics=lyrics)
         blobs.put(f"{job_id}/{SOURCE_ANALYSIS}", json.dumps(analysis.to_dict(), default=_json_default).encode())
+        encoded = getattr(result, "encoded", None)
+        if isinstance(encoded, bytes | bytearray):
+            blobs.put(f"{SONGS_BY_HASH}/{hashlib.md5(encoded).hexdigest()}", job_id.encode())
+
+
+def own_song_analysis(blobs: FileBlobStore, audio_id: str) -> dict[str, Any] | None:
+    """The exact analysis (from its score) when ``audio_id`` (the MD5 of uploaded bytes) is a
+    song file this service delivered and still keeps; else ``None``. A cover or extension of one
+    of our own songs then follows its real melody, chords and form instead of a transcription."""
+    from songforge.errors import NotFound
+
+    try:
+        job_id = blobs.read(f"{SONGS_BY_HASH}/{audio_id}").decode()
+        data: dict[str, Any] = json.loads(blobs.read(f"{job_id}/{SOURCE_ANALYSIS}"))
+    except (NotFound, FileNotFoundError, ValueError, UnicodeDecodeError):
+        return None
+    data.setdefault("extra", {})["source_job_id"] = job_id
+    return data
 
 
 def _json_default(value: Any) -> Any:

@@ -89,3 +89,28 @@ def test_replace_section_job_keeps_the_wav_outside_the_window(finished) -> None:
     assert not np.array_equal(after[a:b], before[a:b])
     derived = json.loads(blobs.read("job2/source.json"))
     assert derived["derived"] is True  # an edited song is extended as audio, not re-composed
+
+
+def test_our_own_song_uploaded_back_gets_the_exact_analysis_of_its_score(finished, monkeypatch) -> None:
+    """A delivered song file given back as reference audio is recognised by its bytes: its
+    analysis is the score's (tempo, key, sections exact), not a transcription; other audio is analysed."""
+    from songforge.service import references as refs_module
+    from songforge.service.references import AudioLimits, ReferenceService
+
+    root, _ = finished
+    blobs = FileBlobStore(root)
+    service = ReferenceService(None, blobs)
+    limits = AudioLimits(min_duration_s=1.0, max_duration_s=60.0)
+    analysed: list[str] = []
+    monkeypatch.setattr(refs_module, "_run_analysis", lambda path: analysed.append(str(path)) or {"tempo_bpm": 1.0})
+
+    ours = service.intake(data=blobs.read("job1/song.wav"), limits=limits)
+    exact = service.analyze(ours.audio_id)
+    stored = json.loads(blobs.read("job1/analysis.json"))
+    assert exact == {**stored, "extra": {**stored["extra"], "source_job_id": "job1"}}
+    assert analysed == []
+
+    other = io.BytesIO()
+    sf.write(other, np.zeros((RATE * 2, 2), np.float32) + 0.1, RATE, format="WAV")
+    stranger = service.intake(data=other.getvalue(), limits=limits)
+    assert service.analyze(stranger.audio_id) == {"tempo_bpm": 1.0} and len(analysed) == 1
