@@ -38,9 +38,11 @@ class SunoRuntime:
         self._work = ThreadPoolExecutor(max_workers=2, thread_name_prefix="suno-task")
 
     def close(self) -> None:
-        """Wait for queued background work, then for the callbacks it queued."""
-        self._work.shutdown(wait=True)
-        self._deliveries.shutdown(wait=True)
+        """Stop taking work: queued tasks and callbacks are dropped, running ones finish on their
+        own (as the service's own callback sender does; a receiver that keeps failing would
+        otherwise hold the shutdown through its retries)."""
+        self._work.shutdown(wait=False, cancel_futures=True)
+        self._deliveries.shutdown(wait=False, cancel_futures=True)
 
     def deliver(self, url: str | None, payload: dict[str, Any], *, order_key: str) -> Future[bool] | None:
         """Queue ``payload`` for ``url`` after the earlier ones of ``order_key`` (a task id);
@@ -90,7 +92,7 @@ def runtime_of(service: SongService) -> SunoRuntime:
 
 
 def close_runtime(service: SongService) -> None:
-    """Finish the runtime's background tasks and callback deliveries (the app is stopping)."""
+    """Stop the runtime's background tasks and callback deliveries (the app is stopping)."""
     with _RUNTIMES_LOCK:
         runtime = _RUNTIMES.pop(service, None)
     if runtime is not None:
