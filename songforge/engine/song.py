@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from songforge.engine.compose import VocalLine
     from songforge.engine.lyrics import Lyrics
     from songforge.engine.remake import ResolvedReference
+    from songforge.engine.voice.singer import VoiceProfile
 
 __all__ = [
     "SongResult", "make_song", "plan_to_json", "write_exports", "MEDIA_TYPES",
@@ -301,12 +302,12 @@ class DryStems:
 
 def render_and_sing(
     score: Score, vocal: VocalLine | None, *, plan: SongPlan, seed: int, tail_s: float, soundfont: str,
-    clock: StageClock,
+    clock: StageClock, profile: VoiceProfile | None = None,
 ) -> DryStems:
-    """Render the band and sing the vocals at the same time."""
+    """Render the band and sing the vocals (with ``profile``, default: the plan's gender) at the same time."""
     band = replace(score, parts=tuple(p for p in score.parts if p.role not in VOCAL_ROLES))
     with ThreadPoolExecutor(max_workers=1) as pool:
-        singing = pool.submit(sing_vocal, vocal, score=score, plan=plan, seed=seed) if vocal else None
+        singing = pool.submit(sing_vocal, vocal, score=score, plan=plan, seed=seed, profile=profile) if vocal else None
         stems = clock.run(Stage.RENDER, lambda: render_band(band, soundfont=soundfont, tail_s=tail_s))
         if singing is None:
             return DryStems(stems, None)
@@ -318,13 +319,15 @@ def render_and_sing(
 
 
 def sing_vocal(
-    vocal: VocalLine, *, score: Score, plan: SongPlan, seed: int
+    vocal: VocalLine, *, score: Score, plan: SongPlan, seed: int, profile: VoiceProfile | None = None
 ) -> tuple[dict[str, np.ndarray], list[LineTiming], float]:
-    """Sing the lead (and harmony) lines; returns stereo stems by part name, timings, wall seconds."""
+    """Sing the lead (and harmony) lines with ``profile`` (default: the plan's gender's voice);
+    returns stereo stems by part name, timings, wall seconds."""
     from songforge.engine.voice import sing
 
     started = time.perf_counter()
-    options = {"tempo_bpm": score.tempo_bpm, "sample_rate_hz": MASTER_SAMPLE_RATE_HZ, "gender": plan.gender}
+    options = {"tempo_bpm": score.tempo_bpm, "sample_rate_hz": MASTER_SAMPLE_RATE_HZ, "gender": plan.gender,
+               "profile": profile}
     lead = sing(vocal.lines, seed=seed, **options)  # type: ignore[arg-type]
     stems = {"vocals": pan_mono(lead.audio, pan=score.part("vocals").pan)}
     if vocal.harmony_lines:

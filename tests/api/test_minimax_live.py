@@ -14,8 +14,8 @@ from minimax_mcp.exceptions import MinimaxAuthError, MinimaxRequestError
 from typer.testing import CliRunner
 
 from songforge.cli.app import app as cli
+from tests.api._minimax import tone_wav
 from tests.api._server import SCRIPTED, LiveServer
-from tests.api.test_minimax_references import tone_wav
 
 LYRICS = "[Verse]\nthe night is young\n[Chorus]\nwe drive along"
 SONG = {"model": "music-2.6", "prompt": "synth-pop", "lyrics": LYRICS, "seed": 11,

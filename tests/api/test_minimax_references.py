@@ -8,27 +8,15 @@ import hashlib
 import io
 import json
 
-import numpy as np
 import pytest
 import soundfile as sf
 from fastapi.testclient import TestClient
 
 from songforge.api.app import create_app
-from tests.api.test_minimax import golden, matches, minimax_song, post_golden
+from tests.api._minimax import golden, matches, minimax_song, post_golden, tone_wav
 from tests.service._helpers import make_settings
 
 LYRICS = "[Verse]\nthe night is young\n[Chorus]\nwe drive along"
-
-
-def tone_wav(duration_s: float, *, hz: float = 220.0, fmt: str = "WAV") -> bytes:
-    """A stereo tone with a beat-like pulse (a file the analysis can work on)."""
-    rate_hz = 22050
-    t = np.arange(int(rate_hz * duration_s)) / rate_hz
-    pulse = 0.5 + 0.5 * (np.sin(2 * np.pi * 2.0 * t) > 0)
-    mono = (0.3 * pulse * np.sin(2 * np.pi * hz * t)).astype(np.float32)
-    buf = io.BytesIO()
-    sf.write(buf, np.stack([mono, mono], axis=1), rate_hz, format=fmt)
-    return buf.getvalue()
 
 
 @pytest.fixture

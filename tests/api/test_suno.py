@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import io
 import json
-from pathlib import Path
 
 import pytest
 import soundfile as sf
@@ -14,56 +13,12 @@ from fastapi.testclient import TestClient
 
 from songforge.api.app import create_app
 from songforge.service.keys import Tier
-from tests.api._engines import scripted_song
-from tests.service._helpers import Receiver, make_settings, wait_until
-
-FIXTURES = Path(__file__).parent / "fixtures" / "suno"
-TERMINAL = {"SUCCESS", "CREATE_TASK_FAILED", "GENERATE_AUDIO_FAILED", "CALLBACK_EXCEPTION", "SENSITIVE_WORD_ERROR"}
-
-
-@pytest.fixture
-def receiver():
-    r = Receiver()
-    yield r
-    r.close()
-
-
-@pytest.fixture
-def dev(tmp_path):
-    with TestClient(create_app(make_settings(tmp_path, workers=2), generate=scripted_song)) as client:
-        yield client
-
-
-def _fixture(name: str) -> dict:
-    return json.loads((FIXTURES / f"{name}.json").read_text())
-
-
-def _shape(value):
-    """The JSON shape of a value: dict keys with their shapes, list of the first item's shape, type names."""
-    if isinstance(value, dict):
-        return {k: _shape(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_shape(value[0])] if value else []
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int | float):
-        return "number"
-    return "null" if value is None else "string"
-
-
-def assert_wire(body, fixture: str) -> None:
-    """``body`` has exactly the golden fixture's keys and value types, recursively."""
-    assert _shape(body) == _shape(_fixture(fixture)), fixture
-
-
-def _record(client, task_id, path="/api/v1/generate/record-info"):
-    body = client.get(path, params={"taskId": task_id}).json()
-    assert body["code"] == 200, body
-    return body["data"]
+from tests.api._suno import TERMINAL, assert_wire, record_info
+from tests.service._helpers import make_settings, wait_until
 
 
 def _finished(client, task_id):
-    data = _record(client, task_id)
+    data = record_info(client, task_id)
     return data if data["status"] in TERMINAL else None
 
 
@@ -142,7 +97,7 @@ def test_a_failed_track_fails_the_task_and_sends_one_error_callback(dev, receive
 
 def test_streaming_status_shows_first_success_with_a_stream_url(dev):
     task_id = _generate(dev, style="paced slow pop")["data"]["taskId"]
-    data = wait_until(lambda: (d := _record(dev, task_id))["status"] == "FIRST_SUCCESS" and d, timeout_s=30,
+    data = wait_until(lambda: (d := record_info(dev, task_id))["status"] == "FIRST_SUCCESS" and d, timeout_s=30,
                       every_s=0.05)
     streaming = [t for t in data["response"]["sunoData"] if t["streamAudioUrl"]]
     assert streaming and streaming[0]["streamAudioUrl"].startswith("http://127.0.0.1:8123/api/v1/generate/stream/")
@@ -198,7 +153,7 @@ def test_lyrics_two_sheets_record_info_and_callback(dev, receiver):
     answer = dev.post("/api/v1/lyrics", json={"prompt": "a rainy night in the city", "callBackUrl": receiver.url}).json()
     assert_wire(answer, "generate")
     task_id = answer["data"]["taskId"]
-    data = wait_until(lambda: (d := _record(dev, task_id, "/api/v1/lyrics/record-info"))["status"] == "SUCCESS" and d)
+    data = wait_until(lambda: (d := record_info(dev, task_id, "/api/v1/lyrics/record-info"))["status"] == "SUCCESS" and d)
     assert_wire(data, "lyrics_record_info")
     sheets = data["response"]["data"]
     assert len(sheets) == 2 and sheets[0]["text"] != sheets[1]["text"] and all("[" in s["text"] for s in sheets)
@@ -222,7 +177,7 @@ def _song(dev, **overrides):
 
 
 def _poll(dev, path, task_id, done):
-    return wait_until(lambda: d if done(d := _record(dev, task_id, path)) else None, timeout_s=20)
+    return wait_until(lambda: d if done(d := record_info(dev, task_id, path)) else None, timeout_s=20)
 
 
 def test_wav_vocal_removal_midi_cover_persona_timestamps(dev, receiver):
@@ -260,7 +215,7 @@ def test_wav_vocal_removal_midi_cover_persona_timestamps(dev, receiver):
     assert_wire(persona, "persona")
     pid = persona["data"]["personaId"]
     new_task = _generate(dev, personaId=pid, style="rock", vocalGender=None)["data"]["taskId"]
-    job = dev.app.state.service.get(_record(dev, new_task)["response"]["sunoData"][0]["id"])
+    job = dev.app.state.service.get(record_info(dev, new_task)["response"]["sunoData"][0]["id"])
     assert job.request["prompt"].startswith("paced pop")
 
     words = dev.post("/api/v1/generate/get-timestamped-lyrics", json={"taskId": task_id, "audioId": audio_id}).json()
@@ -297,7 +252,7 @@ def test_extend_and_replace_section_rules(dev):
             "prompt": "[Verse]\nmore", "style": "pop", "title": "More", "continueAt": 0.2}
     answer = dev.post("/api/v1/generate/extend", json=body).json()
     assert answer["code"] == 200
-    data = _record(dev, answer["data"]["taskId"])
+    data = record_info(dev, answer["data"]["taskId"])
     assert data["operationType"] == "extend" and data["parentMusicId"] == audio_id
     ref = dev.app.state.service.get(data["response"]["sunoData"][0]["id"]).request["reference"]
     assert ref["mode"] == "extend" and ref["source_job_id"] == audio_id and ref["continue_at_s"] == 0.2
@@ -329,7 +284,7 @@ def test_upload_cover_takes_an_uploaded_file_as_the_reference(dev):
             "prompt": "calm piano", "callBackUrl": "http://127.0.0.1:9/x", "audioWeight": 0.7}
     answer = dev.post("/api/v1/generate/upload-cover", json=body).json()
     assert answer["code"] == 200, answer
-    data_ = _record(dev, answer["data"]["taskId"])
+    data_ = record_info(dev, answer["data"]["taskId"])
     assert data_["operationType"] == "upload_cover"
     ref = dev.app.state.service.get(data_["response"]["sunoData"][0]["id"]).request["reference"]
     assert ref["mode"] == "cover" and ref["audio_id"] == hashlib.md5(data).hexdigest() and ref["audio_weight"] == 0.7

@@ -18,31 +18,15 @@ import pytest
 import soundfile as sf
 from fastapi.testclient import TestClient
 
-from songforge.api.app import create_app
 from songforge.api.suno.routes._common import runtime
-from tests.api.test_suno import FIXTURES, TERMINAL, _record, assert_wire
+from tests.api._suno import FIXTURES, TERMINAL, assert_wire, record_info
 from tests.service._fake_engine import LEAD_SHARE
-from tests.service._helpers import Receiver, make_settings, wait_until
+from tests.service._helpers import Receiver, wait_until
 
 RATE_HZ = 48000
 PCM16_STEP = 1 / 32768  # the stand-in writes 16-bit WAV
 SPLIT_KEYS = {"origin_url", "vocal_url", "backing_vocals_url", "drums_url", "bass_url", "guitar_url", "keyboard_url",
               "percussion_url", "strings_url", "synth_url", "fx_url", "brass_url", "woodwinds_url"}
-
-
-@pytest.fixture
-def receiver():
-    r = Receiver()
-    yield r
-    r.close()
-
-
-@pytest.fixture
-def dev(tmp_path):
-    from tests.api._engines import scripted_song
-
-    with TestClient(create_app(make_settings(tmp_path, workers=2), generate=scripted_song)) as client:
-        yield client
 
 
 @pytest.fixture
@@ -82,7 +66,7 @@ def _ok(client: TestClient, path: str, body: dict) -> str:
 
 
 def _done(client: TestClient, task_id: str, *, operation: str) -> dict:
-    data = wait_until(lambda: (d := _record(client, task_id))["status"] in TERMINAL and d, timeout_s=60)
+    data = wait_until(lambda: (d := record_info(client, task_id))["status"] in TERMINAL and d, timeout_s=60)
     assert data["status"] == "SUCCESS" and data["errorCode"] is None, data
     assert data["operationType"] == operation and len(data["response"]["sunoData"]) == 2
     assert_wire(data, "record_info_success")
@@ -215,7 +199,7 @@ def test_lyrics_record_info_while_pending(dev, receiver):
         gate.set()
         for blocker in blockers:
             blocker.result(timeout=30)
-    done = wait_until(lambda: (d := _record(dev, task_id, "/api/v1/lyrics/record-info"))["status"] == "SUCCESS" and d)
+    done = wait_until(lambda: (d := record_info(dev, task_id, "/api/v1/lyrics/record-info"))["status"] == "SUCCESS" and d)
     assert len(done["response"]["data"]) == 2
 
 
@@ -227,7 +211,7 @@ def runtime_of_app(client: TestClient):
 
 
 def _poll(client: TestClient, path: str, task_id: str, done) -> dict:
-    return wait_until(lambda: d if done(d := _record(client, task_id, path)) else None, timeout_s=30)
+    return wait_until(lambda: d if done(d := record_info(client, task_id, path)) else None, timeout_s=30)
 
 
 def _callback(receiver: Receiver, task_id: str) -> dict:

@@ -9,9 +9,7 @@ timings are the same as for a song made from a prompt.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from typing import Any
 
 import numpy as np
 
@@ -20,9 +18,8 @@ from songforge.engine.compose import VocalLine
 from songforge.engine.lyrics import Lyrics
 from songforge.engine.plan import SongPlan
 from songforge.engine.score import Score
-from songforge.engine.timings import build_line_timings
 from songforge.engine.voice.singer import VoiceProfile
-from songforge.models import AudioFormat, SongRequest, Stage
+from songforge.models import SongRequest, Stage
 
 __all__ = ["finish_song", "SAMPLE_RATE_HZ"]
 
@@ -56,59 +53,30 @@ def finish_song(
 
     Returns
     -------
-    SongResult at 48 kHz stereo, ``encoded`` in the request's format.
+    SongResult at 48 kHz stereo (the master on the 24-bit grid, as every master), ``encoded`` in
+    the request's format.
     """
     from songforge.engine.presets import get_preset
+    from songforge.engine.remake._common import Rendered, finish
 
     settings = get_preset(preset)
     clock = _song.StageClock(on_progress)
     clock.timings_s.update(timings_s or {})
     given = dict(given_stems or {})
-    band = replace(score, parts=tuple(p for p in score.parts
-                                      if p.role not in _song.VOCAL_ROLES and p.name not in given))
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        singing = pool.submit(_sing, vocal, score=score, plan=plan, seed=seed, profile=profile) if vocal else None
-        stems = clock.run(Stage.RENDER, lambda: _song.render_band(band, soundfont=settings.soundfont,
-                                                              tail_s=settings.render_tail_s))
-        sung = clock.run(Stage.VOCALS, singing.result, label="vocals_wait") if singing else None
+    kept = replace(score, parts=tuple(p for p in score.parts if p.name not in given))
+    dry = _song.render_and_sing(kept, vocal, plan=plan, seed=seed, tail_s=settings.render_tail_s,
+                                soundfont=settings.soundfont, clock=clock, profile=profile)
     roles = {p.name: p.role for p in score.parts}
-    lines = None
-    if sung is not None:
-        stems.update(sung[0])
-        lines = sung[1]
+    stems = dict(dry.stems)
     for name, (audio, role) in given.items():
         stems[name] = np.asarray(audio, dtype=np.float32)
         roles[name] = role
     n_samples = max(a.shape[0] for a in stems.values())
     stems = {name: _song.fit_length(a, n_samples) for name, a in stems.items()}
     mixed, processed = clock.run(Stage.MIX, lambda: _mix(stems, roles=roles, plan=plan))
-    if request.watermark:
-        from songforge.engine.watermark import append_watermark
-
-        mixed = append_watermark(mixed, sample_rate_hz=SAMPLE_RATE_HZ)
-    encoded = clock.run(Stage.ENCODE, lambda: _song.encode_sections(
-        mixed, score=score, request=request, mp3_quality=settings.mp3_quality, clock=clock, on_chunk=on_chunk))
-    clock.total()
-    return _song.SongResult(
-        request=request, plan=plan, score=score, audio=mixed, sample_rate_hz=SAMPLE_RATE_HZ, encoded=encoded,
-        media_type=_song.MEDIA_TYPES[AudioFormat.parse(request.format)], stems=processed, seed=seed,
-        timings_s=clock.timings_s, lines=lines, dry_vocals=stems.get("vocals"), lyrics=lyrics,
-    )
-
-
-def _sing(vocal: VocalLine, *, score: Score, plan: SongPlan, seed: int,
-          profile: VoiceProfile | None) -> tuple[dict[str, np.ndarray], Any]:
-    """Lead (and harmony) stems panned as their parts, and the line timings."""
-    from songforge.engine.voice import sing
-
-    options: dict[str, Any] = {"tempo_bpm": score.tempo_bpm, "sample_rate_hz": SAMPLE_RATE_HZ,
-                               "gender": plan.gender, "profile": profile}
-    lead = sing(vocal.lines, seed=seed, **options)
-    stems = {"vocals": _song.pan_mono(lead.audio, pan=score.part("vocals").pan)}
-    if vocal.harmony_lines:
-        harmony = sing(vocal.harmony_lines, seed=seed + 1, **options)
-        stems["harmony_vocal"] = _song.pan_mono(harmony.audio, pan=score.part("harmony_vocal").pan)
-    return stems, build_line_timings(lead.line_timings, lead.word_timings)
+    rendered = Rendered(mixed, processed, stems.get("vocals"), dry.lines)
+    return finish(request, plan=plan, score=score, audio=mixed, rendered=rendered, seed=seed, clock=clock,
+                  preset=preset, on_chunk=on_chunk, lyrics=lyrics)
 
 
 def _mix(stems: dict[str, np.ndarray], *, roles: dict[str, str], plan: SongPlan):

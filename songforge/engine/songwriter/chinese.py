@@ -11,7 +11,7 @@ import numpy as np
 from songforge.engine.songwriter.rhyme import rhyme_group_zh, syllables_zh
 from songforge.engine.songwriter.vocab import (
     Relevance,
-    Vocabulary,
+    VocabularyKit,
     load_vocabulary,
     weighted_choice,
 )
@@ -22,16 +22,10 @@ _SLOT = re.compile(r"\{(\w+)\}")
 _MOTION = re.compile(r"(走向|奔向|飞向|去)<?(\{A\}的)?\{E\}")
 
 
-class ChineseKit:
+class ChineseKit(VocabularyKit):
     """:class:`~songforge.engine.songwriter.writer.LanguageKit` for Chinese."""
 
     code = "zh"
-
-    def __init__(self, vocab: Vocabulary) -> None:
-        self.vocab = vocab
-        self._images = list(vocab.images)
-        self._adjectives = list(vocab.words["adjectives"])
-        self._feelings = list(vocab.words["feelings"])
 
     def count(self, line: str) -> int:
         return syllables_zh(line)

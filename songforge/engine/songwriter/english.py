@@ -11,7 +11,7 @@ import numpy as np
 from songforge.engine.songwriter.rhyme import rhyme_keys_en, syllables_en, words_of
 from songforge.engine.songwriter.vocab import (
     Relevance,
-    Vocabulary,
+    VocabularyKit,
     load_vocabulary,
     weighted_choice,
 )
@@ -27,16 +27,10 @@ _COMMON = frozenset({"the", "and", "a", "i", "we", "you", "me", "my", "is", "in"
                      "oh", "again", "can", "never", "into", "back", "still", "let", "through"})
 
 
-class EnglishKit:
+class EnglishKit(VocabularyKit):
     """:class:`~songforge.engine.songwriter.writer.LanguageKit` for English."""
 
     code = "en"
-
-    def __init__(self, vocab: Vocabulary) -> None:
-        self.vocab = vocab
-        self._images = list(vocab.images)
-        self._adjectives = list(vocab.words["adjectives"])
-        self._feelings = list(vocab.words["feelings"])
 
     def count(self, line: str) -> int:
         return syllables_en(line)

@@ -21,7 +21,7 @@ import numpy as np
 
 from songforge.errors import MissingDependency
 
-__all__ = ["Vocabulary", "load_vocabulary", "Relevance", "rank", "weighted_choice"]
+__all__ = ["Vocabulary", "VocabularyKit", "load_vocabulary", "Relevance", "rank", "weighted_choice"]
 
 _log = logging.getLogger(__name__)
 _SIM_WEIGHT_WORD = 0.6
@@ -50,6 +50,18 @@ class Vocabulary:
         for ends in self.ends.values():
             out += list(ends)
         return list(dict.fromkeys(out))
+
+
+
+
+class VocabularyKit:
+    """Base of the language kits: the vocabulary and the pools their slots draw from."""
+
+    def __init__(self, vocab: Vocabulary) -> None:
+        self.vocab = vocab
+        self._images = list(vocab.images)
+        self._adjectives = list(vocab.words["adjectives"])
+        self._feelings = list(vocab.words["feelings"])
 
 
 @functools.cache
