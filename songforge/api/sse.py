@@ -27,7 +27,7 @@ from songforge.service.songs import SongService
 from songforge.service.streaming import read_audio
 from songforge.storage.jobs import Job
 
-__all__ = ["job_events", "AUDIO_EVENT_BYTES"]
+__all__ = ["job_events", "follow_job", "AUDIO_EVENT_BYTES"]
 
 AUDIO_EVENT_BYTES = 48 * 1024
 _POLL_S = 1.0
@@ -56,22 +56,39 @@ def _end(job: Job, view: View) -> dict[str, str]:
     return _event("error", {"code": code, "message": job.error_message or f"the job was {job.status.value}"})
 
 
-async def job_events(service: SongService, job: Job, *, view: View, poll_s: float = _POLL_S) -> AsyncIterator[dict[str, str]]:
-    """SSE messages (dicts for ``EventSourceResponse``) for ``job`` until it ends."""
+async def follow_job(
+    service: SongService, job: Job, *, chunk_bytes: int = AUDIO_EVENT_BYTES, poll_s: float = _POLL_S,
+) -> AsyncIterator[Job | bytes]:
+    """Follow ``job`` until it ends: the job as read (first, then after every wake-up) and its
+    audio after what was already yielded, in pieces of at most ``chunk_bytes`` that concatenate
+    to the final file. The last item is the terminal job's last piece of audio (or the terminal
+    job itself when no audio was left): every dialect's stream is built on this."""
     stream = service.bus.open_stream(job.id)  # subscribe before reading, so nothing slips between
-    sent, seen = 0, None
+    sent = 0
     try:
         while True:
             job = await asyncio.to_thread(service.get, job.id)
-            if (job.status, job.stage, job.progress_pct) != seen:
-                seen = (job.status, job.stage, job.progress_pct)
-                yield _progress(job)
-            while piece := await asyncio.to_thread(read_audio, service.blobs, job, sent, limit=AUDIO_EVENT_BYTES):
-                yield _audio(sent, piece)
+            yield job
+            while piece := await asyncio.to_thread(read_audio, service.blobs, job, sent, limit=chunk_bytes):
+                yield piece
                 sent += len(piece)
             if job.is_terminal:
-                yield _end(job, view)
                 return
             await stream.get(poll_s)
     finally:
         stream.close()
+
+
+async def job_events(service: SongService, job: Job, *, view: View, poll_s: float = _POLL_S) -> AsyncIterator[dict[str, str]]:
+    """SSE messages (dicts for ``EventSourceResponse``) for ``job`` until it ends."""
+    sent, seen = 0, None
+    async for item in follow_job(service, job, poll_s=poll_s):
+        if isinstance(item, bytes):
+            yield _audio(sent, item)
+            sent += len(item)
+            continue
+        job = item
+        if (job.status, job.stage, job.progress_pct) != seen:
+            seen = (job.status, job.stage, job.progress_pct)
+            yield _progress(job)
+    yield _end(job, view)

@@ -21,7 +21,7 @@ PUBLIC = {
     "songforge.api.middleware": {"BodyLimitMiddleware", "BodyTooLarge"},
     "songforge.api.native": {"router", "song_view", "SongCreate", "SongView", "SubmitResponse", "LyricsCreate",
                              "LyricsView", "ErrorEnvelope", "SONGWRITER_MODULE"},
-    "songforge.api.sse": {"job_events", "AUDIO_EVENT_BYTES"},
+    "songforge.api.sse": {"job_events", "follow_job", "AUDIO_EVENT_BYTES"},
     "songforge.service.streaming": {"PARTIAL_NAME", "partial_key", "write_partial", "drop_partial", "read_audio",
                                     "song_key"},
     "songforge.client": {"Client", "SongEvent", "TERMINAL_STATUSES"},

@@ -16,13 +16,14 @@ Streaming (header ``X-DashScope-SSE: enable``, API_SPEC.md 1.5), ``text/event-st
     ... one event per piece of the file as it is made, then the final event (the body above with
     ``data: ""``), or ``event:error`` / ``:HTTP_STATUS/<code>`` / ``data:{"code","message","request_id"}``.
 
-The audio pieces come from the native stream (:func:`songforge.api.sse.job_events`, which replays
-the persisted file from byte 0 and follows it), so they concatenate to exactly the file at ``url``.
+The audio pieces come from :func:`songforge.api.sse.follow_job` (the persisted file from byte 0,
+followed as it grows), so they concatenate to exactly the file at ``url``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import logging
 import math
@@ -44,7 +45,7 @@ from songforge.api.dashscope.errors import (
 )
 from songforge.api.dashscope.wire import MODELS, FunMusicInput, parse_call
 from songforge.api.dialect import as_songforge_error, route_class
-from songforge.api.sse import job_events
+from songforge.api.sse import follow_job
 from songforge.errors import FeatureUnavailable, InvalidRequest
 from songforge.models import JobStatus
 from songforge.service.songs import SongService
@@ -153,18 +154,20 @@ async def _sse(service: SongService, job: Job, request_id: str) -> AsyncIterator
     expires_at = service.signer.expiry()
     event_id = 0
     try:
-        async for message in job_events(service, job, view=lambda j: final_body(service, j, request_id)):
-            name, data = message["event"], json.loads(message["data"])
-            if name == "progress":
-                continue
-            event_id += 1
-            if name == "audio":
-                yield sse_frame(event_id, "result", 200, chunk_body(data["data"], expires_at=expires_at,
-                                                                     request_id=request_id))
-            elif name == "done":
-                yield sse_frame(event_id, "result", 200, data)
+        async for item in follow_job(service, job):
+            if isinstance(item, bytes):
+                event_id += 1
+                yield sse_frame(event_id, "result", 200, chunk_body(base64.b64encode(item).decode(),
+                                                                     expires_at=expires_at, request_id=request_id))
             else:
-                yield _error_frame(event_id, job_failure(data.get("code"), data.get("message")), request_id)
+                job = item
+        event_id += 1
+        if job.status == JobStatus.SUCCEEDED:
+            yield sse_frame(event_id, "result", 200, final_body(service, job, request_id))
+        else:
+            failure = job_failure(job.error_code or job.status.value,
+                                  job.error_message or f"the job was {job.status.value}")
+            yield _error_frame(event_id, failure, request_id)
     except Exception as exc:  # the stream has started: report in-band, then close
         log.error("dashscope stream of job %s failed", job.id, exc_info=exc)
         yield _error_frame(event_id + 1, as_songforge_error(exc), request_id)

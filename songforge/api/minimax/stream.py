@@ -22,9 +22,10 @@ from typing import Any
 from songforge.api.minimax.convert import STATUS_DONE, STATUS_SYNTHESIZING
 from songforge.api.minimax.errors import error_body, job_status_of
 from songforge.api.minimax.wire import base_resp
+from songforge.api.sse import follow_job
 from songforge.models import JobStatus
 from songforge.service.songs import SongService
-from songforge.service.streaming import read_audio, song_key
+from songforge.service.streaming import song_key
 from songforge.storage.jobs import Job
 
 __all__ = ["hex_events", "CHUNK_BYTES", "frame"]
@@ -56,17 +57,9 @@ async def hex_events(
     service: SongService, job: Job, *, trace_id: str, info: Callable[[Job], dict[str, int]], poll_s: float = _POLL_S,
 ) -> AsyncIterator[bytes]:
     """SSE frames for ``job`` until it ends; ``info`` gives the summary's ``extra_info``."""
-    stream = service.bus.open_stream(job.id)  # subscribe before reading, so nothing slips between
-    sent = 0
-    try:
-        while True:
-            job = await asyncio.to_thread(service.get, job.id)
-            while piece := await asyncio.to_thread(read_audio, service.blobs, job, sent, limit=CHUNK_BYTES):
-                yield _chunk(piece, trace_id)
-                sent += len(piece)
-            if job.is_terminal:
-                yield await _end(service, job, trace_id, info)
-                return
-            await stream.get(poll_s)
-    finally:
-        stream.close()
+    async for item in follow_job(service, job, chunk_bytes=CHUNK_BYTES, poll_s=poll_s):
+        if isinstance(item, bytes):
+            yield _chunk(item, trace_id)
+        else:
+            job = item
+    yield await _end(service, job, trace_id, info)

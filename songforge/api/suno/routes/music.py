@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
 from songforge.api.auth import ApiKey, service_of
+from songforge.api.sse import follow_job
 from songforge.api.suno import convert as cv
 from songforge.api.suno.errors import ROUTE_CLASS
 from songforge.api.suno.music import TASK_KEY, music_record, submit_music
@@ -35,8 +36,7 @@ from songforge.api.suno.wire import (
 from songforge.errors import InvalidRequest, NotFound
 from songforge.models import Reference, SongRequest
 from songforge.service.references import AudioLimits
-from songforge.service.streaming import read_audio
-from songforge.storage.jobs import ACTIVE_STATUSES, ApiKeyRecord
+from songforge.storage.jobs import ApiKeyRecord
 
 __all__ = ["router"]
 
@@ -266,18 +266,10 @@ async def stream(job_id: str, request: Request, expires: int, sig: str) -> Strea
     service.signer.verify(f"suno-stream/{job_id}", expires=expires, sig=sig)
     job = await asyncio.to_thread(service.get, job_id)
     media_type = _MEDIA_TYPES.get(str(job.request.get("format", "mp3")), "application/octet-stream")
-    return StreamingResponse(_follow(service, job_id), media_type=media_type)
+    return StreamingResponse(_follow(service, job), media_type=media_type)
 
 
-async def _follow(service: Any, job_id: str) -> AsyncIterator[bytes]:
-    offset = 0
-    while True:
-        job = await asyncio.to_thread(service.get, job_id)
-        data = await asyncio.to_thread(read_audio, service.blobs, job, offset, limit=_STREAM_CHUNK_BYTES)
-        if data:
-            offset += len(data)
-            yield data
-        elif job.status not in ACTIVE_STATUSES:
-            return
-        else:
-            await asyncio.sleep(_STREAM_POLL_S)
+async def _follow(service: Any, job: Any) -> AsyncIterator[bytes]:
+    async for item in follow_job(service, job, chunk_bytes=_STREAM_CHUNK_BYTES, poll_s=_STREAM_POLL_S):
+        if isinstance(item, bytes):
+            yield item
