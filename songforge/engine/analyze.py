@@ -11,6 +11,7 @@ librosa's numba compilation (~10 s): workers call :func:`warm_up` once.
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -108,7 +109,8 @@ class Analysis:
         """JSON-safe form (``key`` included for readers); :meth:`from_dict` inverts it."""
         data = asdict(self)
         data["key"] = self.key
-        return data
+        safe: dict[str, Any] = json.loads(json.dumps(data, default=_plain))  # numpy scalars -> Python numbers
+        return safe
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Analysis:
@@ -126,6 +128,13 @@ class Analysis:
             lyrics=data.get("lyrics"), words=tuple(Word(**w) for w in data.get("words", ())),
             extra=dict(data.get("extra", {})),
         )
+
+
+def _plain(value: Any) -> Any:
+    """JSON form of numpy scalars and arrays."""
+    if isinstance(value, np.generic | np.ndarray):
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
 def analyze(audio: np.ndarray, *, sample_rate_hz: int, transcribe: bool = True) -> Analysis:

@@ -29,7 +29,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import json
 import re
 import tempfile
 from dataclasses import dataclass
@@ -39,7 +38,6 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from songforge.errors import (
-    FeatureUnavailable,
     GenerationFailed,
     InvalidRequest,
     NotFound,
@@ -55,7 +53,6 @@ from songforge.storage.refs import (
     RefFiles,
     analysis_key,
     audio_key,
-    json_default,
     record_key,
 )
 from songforge.storage.urls import FILES_PREFIX, UrlSigner
@@ -359,13 +356,11 @@ def _run_analysis(path: Path) -> dict[str, Any]:
 
     try:
         analysis = engine_analyze.analyze_file(path)
-    except NotImplementedError:
-        raise FeatureUnavailable("reference analysis is not available in this build yet") from None
     except SongforgeError:
         raise
     except Exception as exc:
         raise GenerationFailed(f"analysing the reference failed: {exc}", reason="analysis_failed") from exc
-    return dict(json.loads(json.dumps(analysis.to_dict(), default=json_default)))
+    return analysis.to_dict()
 
 
 # -- ids and keys ------------------------------------------------------------------------------

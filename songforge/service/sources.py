@@ -57,7 +57,7 @@ def put_source(
     score = getattr(result, "score", None)
     if isinstance(score, Score):
         analysis = analysis_of_score(score, duration_s=audio.shape[0] / 48000, lyrics=lyrics)
-        blobs.put(f"{job_id}/{SOURCE_ANALYSIS}", json.dumps(analysis.to_dict(), default=_json_default).encode())
+        blobs.put(f"{job_id}/{SOURCE_ANALYSIS}", json.dumps(analysis.to_dict()).encode())
         encoded = getattr(result, "encoded", None)
         if isinstance(encoded, bytes | bytearray):
             blobs.put(f"{SONGS_BY_HASH}/{hashlib.md5(encoded).hexdigest()}", job_id.encode())
@@ -76,12 +76,6 @@ def own_song_analysis(blobs: FileBlobStore, audio_id: str) -> dict[str, Any] | N
         return None
     data.setdefault("extra", {})["source_job_id"] = job_id
     return data
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
 def resolve_reference(request: SongRequest, *, blobs: FileBlobStore) -> Any:

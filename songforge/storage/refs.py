@@ -71,8 +71,8 @@ class RefFiles:
         return value if isinstance(value, dict) else None
 
     def write_json(self, key: str, value: dict[str, Any]) -> None:
-        """Write ``value`` atomically (numpy scalars and arrays allowed)."""
-        self.blobs.put(key, json.dumps(value, sort_keys=True, default=json_default).encode())
+        """Write ``value`` (JSON-safe) atomically."""
+        self.blobs.put(key, json.dumps(value, sort_keys=True).encode())
 
     @contextlib.contextmanager
     def locked(self, key: str) -> Iterator[None]:
@@ -110,11 +110,3 @@ class RefFiles:
                 path.unlink(missing_ok=True)
                 removed += 1
         return removed
-
-
-def json_default(value: Any) -> Any:
-    """JSON form of numpy scalars and arrays (``.tolist()`` / ``.item()``)."""
-    for method in ("tolist", "item"):
-        if hasattr(value, method):
-            return getattr(value, method)()
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")

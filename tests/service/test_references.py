@@ -21,7 +21,7 @@ import soundfile as sf
 
 from songforge.engine import analyze as engine_analyze
 from songforge.engine.analyze import Analysis, Section
-from songforge.errors import FeatureUnavailable, InvalidRequest, NotFound, ReferenceRejected
+from songforge.errors import GenerationFailed, InvalidRequest, NotFound, ReferenceRejected
 from songforge.service.audio_probe import sniff_format
 from songforge.service.fetch import UrlFetcher
 from songforge.service.references import (
@@ -542,14 +542,15 @@ def test_analysis_runs_once_under_concurrent_requests_and_is_cached(service, aud
     assert fresh.analyze(f"{stored.audio_id}") == results[0] and len(calls) == 1
 
 
-def test_analysis_not_yet_available_is_a_clear_error(service, audio, monkeypatch):
-    def missing(path, *, transcribe=True):
-        raise NotImplementedError("engine.analyze is being written")
+def test_a_failing_analysis_is_a_clear_error_and_nothing_is_cached(service, audio, monkeypatch):
+    def broken(path, *, transcribe=True):
+        raise ValueError("no beats found")
 
-    monkeypatch.setattr(engine_analyze, "analyze_file", missing)
+    monkeypatch.setattr(engine_analyze, "analyze_file", broken)
     stored = service.intake(data=audio["wav"], limits=LIMITS)
-    with pytest.raises(FeatureUnavailable):
+    with pytest.raises(GenerationFailed, match="no beats found") as failed:
         service.analyze(stored.audio_id)
+    assert failed.value.reason == "analysis_failed"
     assert not service.blobs.exists(f"refs/{stored.audio_id}.analysis.json")
     with pytest.raises(NotFound):
         service.analyze("f" * 32)
