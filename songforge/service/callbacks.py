@@ -32,6 +32,7 @@ from songforge.service.lifecycle import EVENT_STATUS, EventBus, JobEvent
 from songforge.storage.jobs import Job, JobStore
 
 __all__ = [
+    "resolve_host",
     "CallbackSender",
     "CallbackDispatcher",
     "Renderer",
@@ -57,7 +58,8 @@ class _Transient(Exception):
     """A delivery attempt that is worth repeating."""
 
 
-def _resolve(host: str, port: int) -> list[str]:
+def resolve_host(host: str, port: int) -> list[str]:
+    """The addresses ``host`` resolves to (sorted, unique)."""
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     return sorted({str(info[4][0]) for info in infos})
 
@@ -70,7 +72,7 @@ def is_forbidden_address(address: str) -> bool:
     return ip in _METADATA_IPS or ip.is_multicast or not ip.is_global
 
 
-def check_callback_url(url: str, *, allow_private: bool, resolve: Resolver = _resolve) -> None:
+def check_callback_url(url: str, *, allow_private: bool, resolve: Resolver = resolve_host) -> None:
     """Refuse a callback URL that is malformed or points at a non-public address.
 
     Raises
@@ -108,7 +110,7 @@ class CallbackSender:
 
     def __init__(
         self, settings: Settings, *, backoff_s: float = 1.0, max_backoff_s: float = 60.0,
-        resolve: Resolver = _resolve, threads: int = 2,
+        resolve: Resolver = resolve_host, threads: int = 2,
     ) -> None:
         self.settings = settings
         self.backoff_s = backoff_s

@@ -14,7 +14,6 @@ Every refusal is a :class:`~songforge.errors.ReferenceRejected` with ``reason`` 
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import Callable
 from urllib.parse import urljoin, urlsplit
@@ -22,7 +21,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from songforge.errors import ReferenceRejected
-from songforge.service.callbacks import is_forbidden_address
+from songforge.service.callbacks import is_forbidden_address, resolve_host
 
 __all__ = ["UrlFetcher", "Resolver", "FETCH_TIMEOUT_S", "MAX_REDIRECTS"]
 
@@ -31,11 +30,6 @@ FETCH_TIMEOUT_S = 30.0
 MAX_REDIRECTS = 5
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _CHUNK_BYTES = 64 * 1024
-
-
-def _resolve(host: str, port: int) -> list[str]:
-    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return sorted({str(info[4][0]) for info in infos})
 
 
 class UrlFetcher:
@@ -50,7 +44,7 @@ class UrlFetcher:
     """
 
     def __init__(
-        self, *, allow_private: bool, timeout_s: float = FETCH_TIMEOUT_S, resolve: Resolver = _resolve,
+        self, *, allow_private: bool, timeout_s: float = FETCH_TIMEOUT_S, resolve: Resolver = resolve_host,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.allow_private = allow_private

@@ -28,7 +28,7 @@ PUBLIC = {
                                    "request_from_dict", "failure_of", "ENGINE_MODULE"},
     "songforge.service.sources": {"put_source", "resolve_reference", "own_song_analysis", "SOURCE_MASTER",
                                   "SOURCE_REQUEST", "SOURCE_ANALYSIS", "SONGS_BY_HASH"},
-    "songforge.service.callbacks": {"CallbackSender", "CallbackDispatcher", "Renderer", "check_callback_url",
+    "songforge.service.callbacks": {"resolve_host", "CallbackSender", "CallbackDispatcher", "Renderer", "check_callback_url",
                                     "is_forbidden_address", "CALLBACK_STATUSES"},
     "songforge.service.keys": {"KeyService", "Tier", "TIERS", "DEV_KEY", "KEY_PREFIX", "hash_key"},
     "songforge.service.songs": {"SongService", "build_service", "apply_defaults", "JanitorReport", "SEED_LIMIT"},
