@@ -23,6 +23,7 @@ from songforge.errors import Unauthorized
 __all__ = ["UrlSigner", "FILES_PREFIX"]
 
 FILES_PREFIX = "/files/"
+EXPIRY_GRID_S = 3600
 
 
 class UrlSigner:
@@ -48,9 +49,16 @@ class UrlSigner:
         return hmac.new(self._secret, message, hashlib.sha256).hexdigest()
 
     def expiry(self, *, now_s: float | None = None, ttl_s: int | None = None) -> int:
-        """Unix time (s) at which a URL signed now expires."""
+        """Unix time (s) at which a URL signed now expires.
+
+        The time is rounded up to a grid of ``min(ttl_s, 3600)`` s, so a link lives between ``ttl_s``
+        and ``ttl_s`` plus one grid step, and every link to the same file minted within one step is the
+        same URL (a poll and a callback about one song agree, caches see one address).
+        """
         now_s = time.time() if now_s is None else now_s
-        return int(now_s) + (self.ttl_s if ttl_s is None else ttl_s)
+        ttl_s = self.ttl_s if ttl_s is None else ttl_s
+        step_s = max(1, min(int(ttl_s), EXPIRY_GRID_S))
+        return -(-(int(now_s) + int(ttl_s)) // step_s) * step_s
 
     def sign(self, key: str, *, now_s: float | None = None, ttl_s: int | None = None) -> str:
         """A URL for ``key`` valid for ``ttl_s`` seconds (default: the signer's)."""

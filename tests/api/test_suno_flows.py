@@ -12,6 +12,7 @@ import io
 import json
 import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
 
 import numpy as np
 import pytest
@@ -251,8 +252,10 @@ def test_vocal_removal_both_types_sum_to_the_mix_and_midi(dev, receiver):
     callback = _callback(receiver, sep)
     assert_wire(callback, "vocal_removal_callback")
     info = callback["data"]["vocal_removal_info"]
-    assert info == {"origin_url": record["response"]["originUrl"], "vocal_url": record["response"]["vocalUrl"],
-                    "instrumental_url": record["response"]["instrumentalUrl"]}
+    files = {name: urlsplit(url).path for name, url in info.items()}  # links minted a grid step apart differ
+    assert files == {"origin_url": urlsplit(record["response"]["originUrl"]).path,
+                     "vocal_url": urlsplit(record["response"]["vocalUrl"]).path,
+                     "instrumental_url": urlsplit(record["response"]["instrumentalUrl"]).path}
     vocal, instrumental = _decoded(dev, info["vocal_url"]), _decoded(dev, info["instrumental_url"])
     assert np.abs(vocal - LEAD_SHARE * mix).max() < 1e-3  # the sung line alone
     assert np.abs(vocal + instrumental - mix).max() < 1e-3  # the two halves sum to the mix
