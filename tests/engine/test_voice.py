@@ -112,6 +112,33 @@ def _word_first_onsets(line: SungLine, spb: float) -> list[float]:
     return onsets
 
 
+def test_t_between_vowels_is_flapped_the_american_way():
+    [line] = speak(["the water in the city attacks"], with_audio=False)
+    phones = {w.text: [p.name for s in w.syllables for p in s.phones] for w in line.words}
+    assert phones["water"][2] == "dx" and phones["city"][2] == "dx"
+    assert "t" in phones["attacks"] and "dx" not in phones["attacks"]  # before a stressed vowel: a full /t/
+
+
+def _rms_db(audio: np.ndarray, start_s: float, end_s: float, rate_hz: int) -> float:
+    piece = audio[int(start_s * rate_hz):int(end_s * rate_hz)].astype(np.float64)
+    return float(10 * np.log10(np.mean(piece**2) + 1e-30))
+
+
+def test_a_breath_is_taken_in_the_rest_before_a_line(female):
+    lines, vocal = female
+    rate = vocal.sample_rate_hz
+    onset_s = vocal.line_timings[1][1]  # the second line follows a 2-beat rest
+    sung_db = _rms_db(vocal.audio, onset_s + 0.1, onset_s + 1.0, rate)
+    breath_db = _rms_db(vocal.audio, onset_s - 0.06 - 0.25, onset_s - 0.1, rate)
+    assert sung_db - 40.0 < breath_db < sung_db - 15.0  # audible, well under the singing
+    breath = vocal.audio[int((onset_s - 0.3) * rate):int((onset_s - 0.1) * rate)]
+    crossings_per_s = np.mean(np.abs(np.diff(np.sign(breath))) > 0) * rate
+    assert crossings_per_s > 1200  # noise: a sung note here (< 500 Hz) crosses zero < 1000 times a second
+    quiet = sing(lines, tempo_bpm=TEMPO_BPM, gender="female", seed=7, profile=VoiceProfile(breath_db=None))
+    assert _rms_db(quiet.audio, onset_s - 0.06 - 0.25, onset_s - 0.1, rate) < sung_db - 60.0
+    assert quiet.word_timings == vocal.word_timings
+
+
 def test_same_input_gives_identical_samples(female):
     lines, vocal = female
     again = sing(lines, tempo_bpm=TEMPO_BPM, gender="female", seed=7)

@@ -31,6 +31,8 @@ FRAME_S = 0.005
 _ANALYSIS_RATE_HZ = 24000
 _RELEASE_S = 0.03
 _WORKERS = 2
+_BREATH_MIN_GAP_S = 0.35
+_BREATH_LEAD_S = 0.06
 
 
 @dataclass(frozen=True)
@@ -41,7 +43,10 @@ class VoiceProfile:
     15%: the male voice); ``breathiness`` 0-1 raises the vowels' high-band aperiodicity.
     ``register_midi`` (a measured voice's median pitch, :mod:`songforge.engine.voice.profile`)
     moves every line by the whole octaves that bring its median nearest to it; ``None`` leaves
-    the pitches as written.
+    the pitches as written. ``breath_db`` is the level of the breath taken before a line that
+    follows a rest of at least ``_BREATH_MIN_GAP_S``, relative to the line's first vowel
+    (``None``: no breaths); it lasts up to ``breath_max_s`` and ends ``_BREATH_LEAD_S`` before the
+    line's first sound.
     """
 
     vibrato_rate_hz: float = 5.6
@@ -58,6 +63,8 @@ class VoiceProfile:
     max_consonant_share: float = 0.55
     vowel_aperiodicity_max: float = 0.3
     register_midi: float | None = None
+    breath_db: float | None = -26.0
+    breath_max_s: float = 0.3
 
     @classmethod
     def for_gender(cls, gender: str) -> VoiceProfile:
@@ -159,10 +166,11 @@ def sing(
             if line.notes]
     end_s = max((t[-1][1] for _, _, t in jobs), default=0.0) + 0.5
     spoken = _speak_lines([line for _, line, _ in jobs])
+    breaths = _breath_room_s([times for _, _, times in jobs], profile)
     with ThreadPoolExecutor(max(1, min(_WORKERS, len(jobs)))) as pool:
         rendered = list(pool.map(
-            lambda args: _render_line(*args, profile=profile, seed=seed),
-            [(i, line, times, sp) for (i, line, times), sp in zip(jobs, spoken, strict=True)]))
+            lambda args: _render_line(*args[:4], breath_s=args[4], profile=profile, seed=seed),
+            [(i, line, times, sp, b) for (i, line, times), sp, b in zip(jobs, spoken, breaths, strict=True)]))
     return _assemble(rendered, lines, end_s=end_s, sample_rate_hz=sample_rate_hz)
 
 
@@ -198,6 +206,18 @@ def _note_times(notes: Sequence[Note], tempo_bpm: float) -> list[tuple[float, fl
     ordered = sorted(notes, key=lambda n: n.start_beat)
     return [(n.start_beat * spb, n.end_beat * spb, int(n.pitch), (n.lyric or "").strip() == "-")
             for n in ordered]
+
+
+def _breath_room_s(times: list[list[tuple[float, float, int, bool]]], profile: VoiceProfile) -> list[float]:
+    """Seconds of breath before each line: 0 without breaths or after a rest shorter than
+    ``_BREATH_MIN_GAP_S``, else half the rest, at most ``profile.breath_max_s``."""
+    out, previous_end_s = [], 0.0
+    for line_times in times:
+        gap_s = line_times[0][0] - previous_end_s
+        fits = profile.breath_db is not None and gap_s >= _BREATH_MIN_GAP_S
+        out.append(min(profile.breath_max_s, 0.5 * gap_s) if fits else 0.0)
+        previous_end_s = max(previous_end_s, line_times[-1][1])
+    return out
 
 
 def _speak_lines(lines: list[SungLine]) -> list[SpokenLine]:
@@ -504,7 +524,7 @@ def _interp_rows(rows: np.ndarray, at: np.ndarray, n: int) -> np.ndarray:
     return rows[k] * (1 - w) + rows[k + 1] * w
 
 
-def _render_line(index: int, line: SungLine, times, spoken: SpokenLine, *,
+def _render_line(index: int, line: SungLine, times, spoken: SpokenLine, *, breath_s: float,
                  profile: VoiceProfile, seed: int) -> _Rendered:
     pyworld = import_pyworld()
 
@@ -514,7 +534,9 @@ def _render_line(index: int, line: SungLine, times, spoken: SpokenLine, *,
               if (n.lyric or "").strip() != "-"]
     units = _assign_units(groups, spoken, lyrics[:len(groups)])
     segments = _layout(units, profile)
-    first = max(0, int(math.floor((segments[0].out_start - 0.02) / FRAME_S)))
+    breath_end_s = segments[0].out_start - _BREATH_LEAD_S
+    breath_s = min(breath_s, max(0.0, breath_end_s))
+    first = max(0, int(math.floor((segments[0].out_start - 0.02 - breath_s - _BREATH_LEAD_S) / FRAME_S)))
     last = int(math.ceil((max(s.out_end for s in segments) + _RELEASE_S) / FRAME_S))
     t_s = np.arange(first, last + 1) * FRAME_S
     src_s, inside, vowel = _frame_map(segments, t_s)
@@ -525,6 +547,12 @@ def _render_line(index: int, line: SungLine, times, spoken: SpokenLine, *,
     sp_out += 1e-14
     sp_out = _warp_formants(sp_out, profile.formant_warp)
     ap_out = _shape_aperiodicity(ap_out, vowel, profile)
+    if breath_s > 0 and profile.breath_db is not None and np.any(vowel):
+        first_vowel = next(s for s in segments if s.is_vowel)
+        shape = sp[min(len(sp) - 1, int(first_vowel.src_start / FRAME_S) + 2)]
+        loud_power = float(np.percentile(sp_out[vowel].sum(axis=1), 90))
+        _add_breath(sp_out, ap_out, t_s, envelope=shape * (loud_power / max(float(shape.sum()), 1e-30)),
+                    start_s=breath_end_s - breath_s, end_s=breath_end_s, level_db=profile.breath_db)
     f0 = _f0_curve(times, t_s, profile, rng)
     if isinstance(spoken, MandarinLine):  # a light tone gesture at syllable starts
         bend = tone_bend_cents(t_s, [(u.start_s, u.end_s, u.syllable.stress) for u in units],
@@ -536,6 +564,23 @@ def _render_line(index: int, line: SungLine, times, spoken: SpokenLine, *,
     words = _word_timings(units, segments, spoken, line.text, index)
     span = (segments[0].out_start, max(s.out_end for s in segments))
     return _Rendered(index, first, audio.astype(np.float32), words, span)
+
+
+def _add_breath(sp: np.ndarray, ap: np.ndarray, t_s: np.ndarray, *, envelope: np.ndarray,
+                start_s: float, end_s: float, level_db: float) -> None:
+    """Write an in-breath into the frames between ``start_s`` and ``end_s`` (in place): unvoiced
+    noise (aperiodicity 1) through ``envelope`` (bins,) (the line's first vowel's shape at the
+    level of its loud vowels), tilted towards the highs (x0.1 in power below ~500 Hz), swelling
+    and fading (sine^1.5) to a peak ``level_db`` relative to it."""
+    sel = (t_s >= start_s) & (t_s < end_s)
+    if not np.any(sel) or end_s <= start_s:
+        return
+    freqs = np.linspace(0, _ANALYSIS_RATE_HZ / 2, len(envelope))
+    tilt = 0.1 + 0.9 * np.clip((freqs - 200.0) / 600.0, 0.0, 1.0)
+    swell = np.sin(np.pi * (t_s[sel] - start_s) / (end_s - start_s)) ** 1.5
+    power = (10.0 ** (level_db / 10.0)) * swell[:, None] ** 2
+    sp[sel] = np.maximum(sp[sel], power * (envelope * tilt)[None, :])
+    ap[sel] = 1.0
 
 
 def _warp_frames(sp: np.ndarray, ap: np.ndarray, f0: np.ndarray, pos: np.ndarray
