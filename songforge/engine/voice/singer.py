@@ -6,7 +6,8 @@ time-warped so each syllable's vowel starts on its note's onset and is held to t
 (onset consonants lead the note by up to ~90 ms, ~150 ms after a rest; consonants take at most
 ~55% of a slot) ->
 F0 is replaced by the melody (Hann-smoothed steps for portamento, delayed vibrato, slow drift)
--> vowel aperiodicity is clamped -> WORLD synthesis -> soxr to the output rate.
+-> vowel aperiodicity is clamped -> a breath (vowel-shaped noise) is drawn in each rest before
+a line -> WORLD synthesis -> soxr to the output rate.
 Lines are rendered on two threads (pyworld releases the GIL).
 """
 
@@ -488,40 +489,22 @@ def import_pyworld():
 
 def _analyse(spoken: SpokenLine, *, crop_end_s: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """WORLD analysis of the speech up to ``crop_end_s`` (the trailing pause is skipped):
-    f0 (n,) in Hz, sp and ap (n, bins) at the analysis rate.
+    f0 (n,) in Hz, sp and ap (n, bins) at the analysis rate, every 5 ms.
 
-    Cheaper than the textbook call and as good for re-synthesis: F0 (used only for voicing and
-    the CheapTrick window) is tracked at 16 kHz, and D4C runs on every other frame (10 ms),
-    linearly interpolated back to 5 ms.
+    DIO + StoneMask, CheapTrick and D4C on every frame at 24 kHz. (Tracking F0 at 16 kHz and
+    running D4C on every other frame was 0.003 s/s faster but less intelligible: Whisper-base
+    WER over 20 sung sheets and two seeds 0.065 -> 0.060 at full rate.)
     """
     import soxr
 
     pyworld = import_pyworld()
     if spoken.audio is None:
         raise ValueError("the spoken line has no audio")
-    x32 = spoken.audio[: int(math.ceil((crop_end_s + 0.02) * spoken.sample_rate_hz))]
-    x32 = x32.astype(np.float64)
-    x = soxr.resample(x32, spoken.sample_rate_hz, _ANALYSIS_RATE_HZ)
-    x16 = soxr.resample(x32, spoken.sample_rate_hz, 16000)
-    f0, t = pyworld.dio(x16, 16000, f0_floor=80.0, f0_ceil=700.0, frame_period=FRAME_S * 1000)
-    f0 = pyworld.stonemask(x16, f0, t, 16000)
-    sp = pyworld.cheaptrick(x, f0, t, _ANALYSIS_RATE_HZ)
-    half = np.arange(0, len(t), 2)
-    if half[-1] != len(t) - 1:
-        half = np.append(half, len(t) - 1)
-    ap_half = pyworld.d4c(x, np.ascontiguousarray(f0[half]), np.ascontiguousarray(t[half]),
-                          _ANALYSIS_RATE_HZ)
-    return f0, sp, _interp_rows(ap_half, half, len(t))
-
-
-def _interp_rows(rows: np.ndarray, at: np.ndarray, n: int) -> np.ndarray:
-    """Rows known at increasing frame indices ``at`` -> (n, bins) by linear interpolation."""
-    if len(at) < 2:
-        return np.repeat(rows[:1], n, axis=0)
-    pos = np.arange(n)
-    k = np.clip(np.searchsorted(at, pos, side="right") - 1, 0, len(at) - 2)
-    w = ((pos - at[k]) / np.maximum(at[k + 1] - at[k], 1))[:, None]
-    return rows[k] * (1 - w) + rows[k + 1] * w
+    x = spoken.audio[: int(math.ceil((crop_end_s + 0.02) * spoken.sample_rate_hz))].astype(np.float64)
+    x = soxr.resample(x, spoken.sample_rate_hz, _ANALYSIS_RATE_HZ)
+    f0, t = pyworld.dio(x, _ANALYSIS_RATE_HZ, f0_floor=80.0, f0_ceil=700.0, frame_period=FRAME_S * 1000)
+    f0 = pyworld.stonemask(x, f0, t, _ANALYSIS_RATE_HZ)
+    return f0, pyworld.cheaptrick(x, f0, t, _ANALYSIS_RATE_HZ), pyworld.d4c(x, f0, t, _ANALYSIS_RATE_HZ)
 
 
 def _render_line(index: int, line: SungLine, times, spoken: SpokenLine, *, breath_s: float,
