@@ -323,11 +323,11 @@ def sing_vocal(
 ) -> tuple[dict[str, np.ndarray], list[LineTiming], float]:
     """Sing the lead (and harmony) lines with ``profile`` (default: the plan's gender's voice);
     returns stereo stems by part name, timings, wall seconds."""
-    from songforge.engine.voice import sing
+    from songforge.engine.voice import SpeechCache, sing
 
     started = time.perf_counter()
     options = {"tempo_bpm": score.tempo_bpm, "sample_rate_hz": MASTER_SAMPLE_RATE_HZ, "gender": plan.gender,
-               "profile": profile}
+               "profile": profile, "speech": SpeechCache()}  # the harmony sings the lead's words: spoken once
     lead = sing(vocal.lines, seed=seed, **options)  # type: ignore[arg-type]
     stems = {"vocals": pan_mono(lead.audio, pan=score.part("vocals").pan)}
     if vocal.harmony_lines:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -137,6 +139,30 @@ def test_a_breath_is_taken_in_the_rest_before_a_line(female):
     quiet = sing(lines, tempo_bpm=TEMPO_BPM, gender="female", seed=7, profile=VoiceProfile(breath_db=None))
     assert _rms_db(quiet.audio, onset_s - 0.06 - 0.25, onset_s - 0.1, rate) < sung_db - 60.0
     assert quiet.word_timings == vocal.word_timings
+
+
+def test_a_shared_speech_cache_speaks_each_text_once_and_changes_no_sample(female, monkeypatch):
+    import songforge.engine.voice.singer as singer_module
+
+    lines, vocal = female
+    spoken_texts: list[str] = []
+
+    def counting_speak(texts, **options):
+        spoken_texts.extend(texts)
+        return speak(texts, **options)
+
+    monkeypatch.setattr(singer_module, "speak", counting_speak)
+    cache = singer_module.SpeechCache()
+    shifted = [SungLine(line.text, tuple(replace(n, start_beat=n.start_beat + 20) for n in line.notes))
+               for line in lines]
+    again = sing([*lines, *shifted], tempo_bpm=TEMPO_BPM, gender="female", seed=7, speech=cache)
+    assert spoken_texts == list(TEXTS)  # four sung lines, two distinct texts
+    harmony = sing(_melody(shift=4), tempo_bpm=TEMPO_BPM, gender="female", seed=8, speech=cache)
+    assert spoken_texts == list(TEXTS)  # nothing new to speak
+    first_half = again.audio[: len(vocal.audio) - int(0.5 * 48000)]
+    np.testing.assert_array_equal(first_half, vocal.audio[: len(first_half)])
+    fresh = sing(_melody(shift=4), tempo_bpm=TEMPO_BPM, gender="female", seed=8)
+    np.testing.assert_array_equal(harmony.audio, fresh.audio)
 
 
 def test_same_input_gives_identical_samples(female):

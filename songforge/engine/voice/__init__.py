@@ -5,10 +5,11 @@
 """
 
 from songforge.engine.voice.festival import SpokenLine, festival_available, speak
-from songforge.engine.voice.singer import SungLine, SungVocal, VoiceProfile, sing
+from songforge.engine.voice.singer import SpeechCache, SungLine, SungVocal, VoiceProfile, sing
 
 __all__ = [
     "sing",
+    "SpeechCache",
     "SungLine",
     "SungVocal",
     "VoiceProfile",

@@ -26,7 +26,7 @@ from songforge.engine.voice.festival import SpokenLine, SpokenSyllable, clean_te
 from songforge.engine.voice.mandarin import MandarinLine, speak_mandarin, tone_bend_cents
 from songforge.errors import InvalidRequest
 
-__all__ = ["SungLine", "SungVocal", "VoiceProfile", "sing"]
+__all__ = ["SpeechCache", "SungLine", "SungVocal", "VoiceProfile", "sing"]
 
 FRAME_S = 0.005
 _ANALYSIS_RATE_HZ = 24000
@@ -126,6 +126,38 @@ class _Segment:
     unit: int = 0
 
 
+@dataclass(frozen=True)
+class _Speech:
+    """A line as spoken, and its WORLD analysis (f0 (n,) Hz; sp, ap (n, bins); 5 ms frames)."""
+
+    spoken: SpokenLine
+    f0: np.ndarray
+    sp: np.ndarray
+    ap: np.ndarray
+
+
+class SpeechCache:
+    """Each distinct line's speech and WORLD analysis, made once and reused.
+
+    Pass one cache to the :func:`sing` calls of one song: a chorus sung three times, and the
+    harmony singing its words, are spoken and analysed once (a 3-minute pop song: 44 sung lines,
+    18 distinct). It holds two (frames, 513) float64 arrays per distinct line, about 2 MB per
+    second of speech, so keep it for one song.
+    """
+
+    def __init__(self) -> None:
+        self._speech: dict[tuple[bool, str], _Speech] = {}
+
+    def get(self, lines: Sequence[SungLine], pool: ThreadPoolExecutor) -> list[_Speech]:
+        """The speech of each of ``lines``, in order; the missing ones are spoken in one batch and
+        analysed on ``pool``."""
+        keys = [_speech_key(line) for line in lines]
+        missing = list(dict.fromkeys(k for k in keys if k not in self._speech))
+        spoken = _speak_texts(missing)
+        self._speech.update(zip(missing, pool.map(_analysed, spoken), strict=True))
+        return [self._speech[k] for k in keys]
+
+
 def sing(
     lines: Sequence[SungLine],
     *,
@@ -134,6 +166,7 @@ def sing(
     gender: str = "female",
     seed: int = 0,
     profile: VoiceProfile | None = None,
+    speech: SpeechCache | None = None,
 ) -> SungVocal:
     """Sing lyric lines on their melodies.
 
@@ -148,6 +181,8 @@ def sing(
     gender : ``"female"`` or ``"male"`` (picks the default profile).
     seed : seeds vibrato and drift; the same input and seed give identical samples.
     profile : overrides the default :class:`VoiceProfile` for ``gender``.
+    speech : lines already spoken and analysed (shared by the lead and harmony of one song);
+        by default each call speaks its own distinct lines once.
 
     Returns
     -------
@@ -166,9 +201,9 @@ def sing(
     jobs = [(i, line, _note_times(line.notes, tempo_bpm)) for i, line in enumerate(lines)
             if line.notes]
     end_s = max((t[-1][1] for _, _, t in jobs), default=0.0) + 0.5
-    spoken = _speak_lines([line for _, line, _ in jobs])
     breaths = _breath_room_s([times for _, _, times in jobs], profile)
     with ThreadPoolExecutor(max(1, min(_WORKERS, len(jobs)))) as pool:
+        spoken = (speech or SpeechCache()).get([line for _, line, _ in jobs], pool)
         rendered = list(pool.map(
             lambda args: _render_line(*args[:4], breath_s=args[4], profile=profile, seed=seed),
             [(i, line, times, sp, b) for (i, line, times), sp, b in zip(jobs, spoken, breaths, strict=True)]))
@@ -221,14 +256,19 @@ def _breath_room_s(times: list[list[tuple[float, float, int, bool]]], profile: V
     return out
 
 
-def _speak_lines(lines: list[SungLine]) -> list[SpokenLine]:
-    """Chinese lines (any Han character) through espeak-ng (``mandarin.py``), the rest through
-    one Festival batch; results in input order."""
-    is_zh = [bool(_HAN.search(line.text)) for line in lines]
-    texts = [_speakable_text(line) for line, zh in zip(lines, is_zh, strict=True) if not zh]
+def _speech_key(line: SungLine) -> tuple[bool, str]:
+    """(is Chinese, the text to speak): lines with the same key sound the same when spoken."""
+    is_zh = bool(_HAN.search(line.text))
+    return is_zh, line.text if is_zh else _speakable_text(line)
+
+
+def _speak_texts(keys: list[tuple[bool, str]]) -> list[SpokenLine]:
+    """Chinese texts through espeak-ng (``mandarin.py``), the rest through one Festival batch;
+    results in input order."""
+    texts = [text for zh, text in keys if not zh]
     english = iter(speak(texts, workers=2 if len(texts) >= 6 else 1) if texts else [])
-    chinese = iter(speak_mandarin([line.text for line, zh in zip(lines, is_zh, strict=True) if zh]))
-    return [next(chinese) if zh else next(english) for zh in is_zh]
+    chinese = iter(speak_mandarin([text for zh, text in keys if zh]))
+    return [next(chinese) if zh else next(english) for zh, _ in keys]
 
 
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
@@ -487,6 +527,12 @@ def import_pyworld():
     return pyworld
 
 
+def _analysed(spoken: SpokenLine) -> _Speech:
+    """``spoken`` with its WORLD analysis up to the end of its last phone."""
+    end_s = max((p.end_s for syl in spoken.syllables for p in syl.phones), default=0.0)
+    return _Speech(spoken, *_analyse(spoken, crop_end_s=end_s))
+
+
 def _analyse(spoken: SpokenLine, *, crop_end_s: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """WORLD analysis of the speech up to ``crop_end_s`` (the trailing pause is skipped):
     f0 (n,) in Hz, sp and ap (n, bins) at the analysis rate, every 5 ms.
@@ -507,9 +553,10 @@ def _analyse(spoken: SpokenLine, *, crop_end_s: float) -> tuple[np.ndarray, np.n
     return f0, pyworld.cheaptrick(x, f0, t, _ANALYSIS_RATE_HZ), pyworld.d4c(x, f0, t, _ANALYSIS_RATE_HZ)
 
 
-def _render_line(index: int, line: SungLine, times, spoken: SpokenLine, *, breath_s: float,
+def _render_line(index: int, line: SungLine, times, speech: _Speech, *, breath_s: float,
                  profile: VoiceProfile, seed: int) -> _Rendered:
     pyworld = import_pyworld()
+    spoken = speech.spoken
 
     rng = np.random.default_rng([int(seed) & 0xFFFFFFFF, index])
     groups = _groups(times)
@@ -523,7 +570,7 @@ def _render_line(index: int, line: SungLine, times, spoken: SpokenLine, *, breat
     last = int(math.ceil((max(s.out_end for s in segments) + _RELEASE_S) / FRAME_S))
     t_s = np.arange(first, last + 1) * FRAME_S
     src_s, inside, vowel = _frame_map(segments, t_s)
-    f0_src, sp, ap = _analyse(spoken, crop_end_s=max(s.src_end for s in segments))
+    f0_src, sp, ap = speech.f0, speech.sp, speech.ap
     sp_out, ap_out, voiced_src = _warp_frames(sp, ap, f0_src, src_s / FRAME_S)
     gain = _smooth(inside.astype(float), 4)
     sp_out *= (gain * gain)[:, None]
