@@ -45,7 +45,7 @@ class VoiceProfile:
     ``register_midi`` (a measured voice's median pitch, :mod:`songforge.engine.voice.profile`)
     moves every line by the whole octaves that bring its median nearest to it; ``None`` leaves
     the pitches as written. ``breath_db`` is the level of the breath taken before a line that
-    follows a rest of at least ``_BREATH_MIN_GAP_S``, relative to the line's first vowel
+    follows a rest of at least ``_BREATH_MIN_GAP_S``, relative to the line's loud vowels
     (``None``: no breaths); it lasts up to ``breath_max_s`` and ends ``_BREATH_LEAD_S`` before the
     line's first sound.
     """
