@@ -266,8 +266,9 @@ def _speak_texts(keys: list[tuple[bool, str]]) -> list[SpokenLine]:
     """Chinese texts through espeak-ng (``mandarin.py``), the rest through one Festival batch;
     results in input order."""
     texts = [text for zh, text in keys if not zh]
+    han = [text for zh, text in keys if zh]
     english = iter(speak(texts, workers=2 if len(texts) >= 6 else 1) if texts else [])
-    chinese = iter(speak_mandarin([text for zh, text in keys if zh]))
+    chinese = iter(speak_mandarin(han) if han else [])  # English songs need no espeak-ng
     return [next(chinese) if zh else next(english) for zh, _ in keys]
 
 
