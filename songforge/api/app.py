@@ -24,7 +24,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from songforge import __version__
-from songforge.api import files, native
+from songforge.api import files, native, studio
 from songforge.api.dialect import Dialect
 from songforge.api.errors import install_error_handlers
 from songforge.api.metrics import HttpMetricsMiddleware, Metrics
@@ -130,6 +130,7 @@ def create_app(
     for dialect in dialects:
         app.include_router(dialect.router)
     _add_operational_routes(app, service, metrics, run_workers=run_workers)
+    studio.install(app)  # the web page at / (songforge/web) and its two native routes
     return app
 
 
