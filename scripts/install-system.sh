@@ -5,6 +5,7 @@ packages=(
   fluidsynth libfluidsynth3 fluid-soundfont-gm timgm6mb-soundfont musescore-general-soundfont
   festival festvox-us-slt-hts espeak-ng ffmpeg libsndfile1
   abe-data  # 2.8 MB: two real music recordings (ogg) for the reference-analysis bench and tests
+  chromium fonts-dejavu-core  # the web studio's browser tests (Playwright drives Debian's chromium)
 )
 missing=()
 for p in "${packages[@]}"; do
