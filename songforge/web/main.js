@@ -45,6 +45,7 @@ function showError(error, fallbackId = "form-error") {
 
 function askForKey(message) {
   $("key-form").hidden = false;
+  $("forget-key").hidden = !savedKey();
   $("key-status").textContent = message || "This server needs an API key.";
 }
 
@@ -52,7 +53,8 @@ async function checkAccess() {
   try {
     await loadHistory();
     const key = savedKey();
-    $("key-form").hidden = !key;
+    $("key-form").hidden = true;
+    $("forget-key").hidden = !key;
     $("key-status").textContent = key ? "Using your saved key." : "Development server: no key needed.";
   } catch (error) {
     if (error instanceof ApiError && error.status === 401) askForKey(savedKey() ? error.message : null);
@@ -260,6 +262,7 @@ function startSong() {
   $("player-box").hidden = false;
   $("cover").hidden = true;
   $("song-title").textContent = "New song";
+  if (matchMedia("(max-width: 50rem)").matches) $("song").scrollIntoView({ block: "start" });
   $("song-meta").textContent = "";
   view.reset();
 }
@@ -279,7 +282,7 @@ async function follow(jobId, format) {
   let failure = null;
   await followEvents(`/v1/songs/${jobId}/events`, {
     progress: (p) => {
-      const label = p.status === "queued" ? "Waiting in the queue" : STAGES[p.stage] || p.status;
+      const label = p.status === "queued" ? "Waiting in the queue" : STAGES[p.stage] || "Starting";
       setStage(`${label}: ${Math.round(p.progress_pct)}%`, p.progress_pct);
     },
     audio: (piece) => stream && stream.push(bytesOf(piece.data)),

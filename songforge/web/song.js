@@ -226,7 +226,7 @@ class StemsPanel {
       });
       return button;
     };
-    const meter = el("meter", { min: 0, max: 0.5, value: 0 });
+    const meter = el("meter", { min: 0, max: 0.25, value: 0 });
     meter.setAttribute("aria-label", `${name} level`);
     meter.dataset.stem = name;
     return el("li", {}, [el("span", { textContent: name }), toggle("muted", "Mute"), toggle("solo", "Solo"), meter]);

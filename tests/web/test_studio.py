@@ -255,12 +255,40 @@ def test_a_key_is_asked_for_kept_in_the_browser_and_required(browser, tmp_path):
         page.fill("#api-key", key)
         page.click("#key-form button[type=submit]")
         page.wait_for_selector("#key-status:has-text('Using your saved key')")
+        assert page.is_hidden("#key-form") and page.is_visible("#forget-key")
         page.wait_for_selector("#history-status:has-text('No songs yet')")
         assert page.evaluate("localStorage.getItem('songforge.apiKey')") == key
         watched.shot("09-key")
         page.click("#forget-key")
-        assert page.evaluate("localStorage.getItem('songforge.apiKey')") is None
+        assert page.evaluate("localStorage.getItem('songforge.apiKey')") is None and page.is_visible("#key-form")
         watched.assert_clean(allowed_statuses=(401,))
     finally:
         page.context.close()
         live.stop()
+
+
+def test_reference_audio_gets_new_vocals_through_the_upload_routes(browser, server, made: Watched, tmp_path):
+    reference = tmp_path / "reference.mp3"
+    reference.write_bytes(httpx.get(made.page.get_attribute("#downloads a:has-text('Audio')", "href")).content)
+    watched = watched_page(browser)
+    page = watched.page
+    try:
+        page.goto(server.url + "/")
+        page.set_input_files("#ref-file", str(reference))
+        assert "reference.mp3" in page.text_content("#ref-name")
+        page.select_option("#ref-mode", "add_vocals")
+        page.fill("#title", "Over the Top")
+        page.fill("#lyrics", "[Verse]\nHello there my friend\nWe sing until the end")
+        page.click("#make-song")
+        page.wait_for_selector("#stage:has-text('Done')", timeout=120_000)
+        page.wait_for_selector("#karaoke .word")
+        words = page.eval_on_selector_all("#karaoke .word", "nodes => nodes.map(n => n.textContent)")
+        assert " ".join(words) == "Hello there my friend We sing until the end"
+        assert page.is_hidden("#variation")  # the vendor route picks its own seeds
+        watched.shot("10-reference")
+        watched.assert_clean()
+    finally:
+        page.context.close()
+        for song in httpx.get(server.url + "/v1/songs").json()["songs"]:  # the task's second take
+            if song["status"] in ("queued", "running", "first_ready"):
+                httpx.delete(server.url + song["links"]["self"])
