@@ -35,7 +35,6 @@ from songforge.storage.jobs import Job
 __all__ = ["router", "install", "web_root", "SongSummary", "SongList", "SongExtras", "HISTORY_MAX"]
 
 HISTORY_MAX = 100
-_HISTORY_SCAN = 10_000
 
 router = APIRouter(prefix="/v1", tags=["studio"])
 
@@ -110,8 +109,8 @@ def list_songs(
     """The caller's songs from every API (the dev key sees all songs), newest first."""
     owner = None if key.id == DEV_KEY.id else key.id
     service = service_of(request)
-    jobs = service.store.list_jobs(owner_key_id=owner, limit=_HISTORY_SCAN)
-    return {"songs": [_summary(service, job) for job in reversed(jobs[-limit:])]}
+    jobs = service.store.list_jobs(owner_key_id=owner, limit=limit, newest_first=True)
+    return {"songs": [_summary(service, job) for job in jobs]}
 
 
 def _stems_zip(service: SongService, job: Job) -> str | None:

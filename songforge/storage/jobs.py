@@ -116,7 +116,7 @@ class JobStore(Protocol):
     def update_if_active(self, job_id: str, **changes: Any) -> Job | None: ...
     def list_jobs(
         self, *, statuses: Iterable[JobStatus] | None = None, owner_key_id: str | None = None,
-        created_before: datetime | None = None, limit: int = 1000,
+        created_before: datetime | None = None, limit: int = 1000, newest_first: bool = False,
     ) -> list[Job]: ...
     def count_active(self, owner_key_id: str) -> int: ...
     def count_by_status(self) -> dict[JobStatus, int]: ...
@@ -309,10 +309,12 @@ class SqlJobStore:
 
     def list_jobs(
         self, *, statuses: Iterable[JobStatus] | None = None, owner_key_id: str | None = None,
-        created_before: datetime | None = None, limit: int = 1000,
+        created_before: datetime | None = None, limit: int = 1000, newest_first: bool = False,
     ) -> list[Job]:
-        """Jobs matching all given filters, oldest first."""
-        query = select(_jobs).order_by(_jobs.c.created_at, _jobs.c.variation_index).limit(limit)
+        """Jobs matching all given filters, oldest first (``newest_first``: the newest ``limit``, newest first)."""
+        order = (_jobs.c.created_at.desc(), _jobs.c.variation_index.desc()) if newest_first else (
+            _jobs.c.created_at, _jobs.c.variation_index)
+        query = select(_jobs).order_by(*order).limit(limit)
         if statuses is not None:
             query = query.where(_jobs.c.status.in_([JobStatus(s).value for s in statuses]))
         if owner_key_id is not None:

@@ -125,3 +125,11 @@ def test_delete(store):
     store.delete(job.id)
     with pytest.raises(NotFound):
         store.get(job.id)
+
+
+def test_list_newest_first_gives_the_newest_within_the_limit(store):
+    start = utc_now()
+    made = [store.create(_job(owner_key_id="k", created_at=start + timedelta(seconds=i))) for i in range(5)]
+    newest = store.list_jobs(owner_key_id="k", limit=2, newest_first=True)
+    assert [j.id for j in newest] == [made[4].id, made[3].id]
+    assert [j.id for j in store.list_jobs(owner_key_id="k", limit=2)] == [made[0].id, made[1].id]
