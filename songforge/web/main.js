@@ -202,7 +202,6 @@ function setStage(text, pct) {
 function busy(on) {
   $("make-song").disabled = on;
   $("variation").disabled = on;
-  $("cancel").hidden = !on;
 }
 
 async function submit(request) {
@@ -272,6 +271,7 @@ async function follow(jobId, format) {
   if (state.abort) state.abort.abort();
   state.abort = new AbortController();
   state.job = jobId;
+  $("cancel").hidden = false;
   startSong();
   setStage("Waiting in the queue", 0);
   const stream = canStream(format) ? new StreamPlayer(audio, () => {
@@ -280,17 +280,21 @@ async function follow(jobId, format) {
   $("format-help").textContent = stream ? "" : "This format plays once the song is done.";
   let finished = null;
   let failure = null;
-  await followEvents(`/v1/songs/${jobId}/events`, {
-    progress: (p) => {
-      const label = p.status === "queued" ? "Waiting in the queue" : STAGES[p.stage] || "Starting";
-      setStage(`${label}: ${Math.round(p.progress_pct)}%`, p.progress_pct);
-    },
-    audio: (piece) => stream && stream.push(bytesOf(piece.data)),
-    done: (job) => { finished = job; },
-    error: (e) => { failure = e; },
-  }, state.abort.signal);
-  state.job = null;
-  state.abort = null;
+  try {
+    await followEvents(`/v1/songs/${jobId}/events`, {
+      progress: (p) => {
+        const label = p.status === "queued" ? "Waiting in the queue" : STAGES[p.stage] || "Starting";
+        setStage(`${label}: ${Math.round(p.progress_pct)}%`, p.progress_pct);
+      },
+      audio: (piece) => stream && stream.push(bytesOf(piece.data)),
+      done: (job) => { finished = job; },
+      error: (e) => { failure = e; },
+    }, state.abort.signal);
+  } finally {
+    state.job = null;
+    state.abort = null;
+    $("cancel").hidden = true;
+  }
   if (failure || !finished) {
     const message = failure ? failure.message : "the event stream ended early";
     setStage(`The song was not made: ${message}`, 0);

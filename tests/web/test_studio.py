@@ -192,6 +192,17 @@ def test_a_variation_asks_for_the_next_seed_and_can_be_cancelled(made: Watched):
     made.assert_clean()
 
 
+def test_a_finished_song_opens_from_the_history(made: Watched):
+    page = made.page
+    page.click("#history li:has-text('succeeded') button")
+    page.wait_for_function("document.getElementById('audio').currentSrc.includes('/files/')")
+    page.wait_for_selector("#karaoke .word")
+    assert page.text_content("#song-title") == page.text_content("#history li:has-text('succeeded') strong")
+    assert page.is_visible("#variation") and page.is_hidden("#progress-box")
+    assert page.evaluate("document.activeElement.id") == "song"
+    made.assert_clean()
+
+
 def _axe_violations(page) -> list[dict]:
     page.add_script_tag(path=str(AXE))
     result = page.evaluate("axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21aa']}})")
@@ -202,8 +213,9 @@ def test_an_invalid_request_shows_the_apis_message_next_to_the_field(browser, se
     watched = watched_page(browser)
     page = watched.page
     page.goto(server.url + "/")
-    page.fill("#duration_s", "5")
-    page.click("#make-song")
+    page.focus("#duration_s")  # by keyboard: type, then Enter submits the form
+    page.keyboard.type("5")
+    page.keyboard.press("Enter")
     page.wait_for_selector("#duration_s-error:not(:empty)")
     api = httpx.post(server.url + "/v1/songs", json={"prompt": page.input_value("#prompt"), "duration_s": 5})
     assert api.status_code == 400 and page.text_content("#duration_s-error") == api.json()["error"]["message"]
