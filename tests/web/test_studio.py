@@ -5,6 +5,7 @@ to tests/output/web/ (look at them after a change to the page)."""
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import subprocess
@@ -35,6 +36,18 @@ _RECORDER = """() => {
   audio.addEventListener('playing', () => {
     if (!window.__firstPlay) window.__firstPlay = {src: audio.currentSrc, stage: stage.textContent};
   });
+}"""
+
+
+# drops a file named reference.mp3 with the given bytes (base64) on the drop zone, as a person would
+_DROP = """(data) => {
+  const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
+  const transfer = new DataTransfer();
+  transfer.items.add(new File([bytes], 'reference.mp3', {type: 'audio/mpeg'}));
+  const zone = document.getElementById('drop');
+  for (const name of ['dragenter', 'dragover', 'drop']) {
+    zone.dispatchEvent(new DragEvent(name, {dataTransfer: transfer, bubbles: true, cancelable: true}));
+  }
 }"""
 
 
@@ -286,7 +299,7 @@ def test_reference_audio_gets_new_vocals_through_the_upload_routes(browser, serv
     page = watched.page
     try:
         page.goto(server.url + "/")
-        page.set_input_files("#ref-file", str(reference))
+        page.evaluate(_DROP, base64.b64encode(reference.read_bytes()).decode())  # dropped on the drop zone
         assert "reference.mp3" in page.text_content("#ref-name")
         page.select_option("#ref-mode", "add_vocals")
         page.fill("#title", "Over the Top")
