@@ -226,6 +226,7 @@ async function submit(request) {
     }
     await follow(jobId, request.format);
   } catch (error) {
+    if (error.name === "AbortError") return; // another song was opened
     $("progress-box").hidden = true;
     showError(error);
   } finally {
@@ -304,9 +305,9 @@ async function follow(jobId, format) {
   await showFinished(finished, stream);
 }
 
-async function showFinished(job, stream) {
+async function showFinished(job, stream, { announce = true } = {}) {
   if (stream) stream.end();
-  setStage(`Done: a ${clock(job.result.duration_s)} song, seed ${job.result.seed}.`, 100);
+  if (announce) setStage(`Done: a ${clock(job.result.duration_s)} song, seed ${job.result.seed}.`, 100);
   state.lastSeed = job.result.seed;
   if (state.lastRequest) state.lastRequest = { ...state.lastRequest, seed: job.result.seed };
   $("variation").hidden = !state.lastRequest;
@@ -318,11 +319,11 @@ async function openSong(summary) {
   const job = await call("GET", summary.links.self);
   state.lastRequest = summary.request;
   if (job.status === "succeeded") {
+    if (state.abort) state.abort.abort(); // stop following the song being made: this one replaces it
     startSong();
     $("progress-box").hidden = true;
     audio.src = job.result.audio_url;
-    await showFinished(job, null);
-    $("progress-box").hidden = true;
+    await showFinished(job, null, { announce: false });
   } else if (["queued", "running", "first_ready"].includes(job.status)) {
     busy(true);
     await follow(job.id, summary.request ? summary.request.format : "mp3").finally(() => busy(false));
