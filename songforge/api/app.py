@@ -29,6 +29,7 @@ from songforge.api.dialect import Dialect
 from songforge.api.errors import install_error_handlers
 from songforge.api.metrics import HttpMetricsMiddleware, Metrics
 from songforge.api.middleware import BodyLimitMiddleware
+from songforge.api.upstream_header import UpstreamHeaderMiddleware
 from songforge.config import Settings
 from songforge.service.callbacks import Renderer
 from songforge.service.pipeline import Generate
@@ -123,6 +124,7 @@ def create_app(
     app.state.dialects = dialects
     metrics = Metrics(service)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(UpstreamHeaderMiddleware)  # X-Songforge-Upstream -> the router
     app.add_middleware(HttpMetricsMiddleware, metrics=metrics)  # added last: outermost
     install_error_handlers(app)
     app.include_router(native.router)
