@@ -112,6 +112,7 @@ def fetch_audio(client: httpx.Client, config: UpstreamConfig, url: str) -> bytes
 def _poll(config: UpstreamConfig, check: Callable[[], Fetched | None], on_wait: OnWait) -> Fetched:
     """Call ``check`` every ``poll_s`` until it returns the song or ``timeout_s`` passes."""
     start = time.monotonic()
+    on_wait(0.0)  # the task is accepted
     while (elapsed := time.monotonic() - start) < config.timeout_s:
         fetched = check()
         if fetched is not None:
