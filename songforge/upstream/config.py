@@ -27,6 +27,7 @@ from songforge.errors import InvalidRequest
 __all__ = ["UpstreamConfig", "RouteTable", "BACKEND_NAMES", "LOCAL", "configs_from_settings"]
 
 LOCAL = "local"
+CALLBACK_PATH = "/upstream/callback"  # served by songforge.api.upstream
 BACKEND_NAMES = ("dashscope", "minimax", "suno", "aimlapi")
 
 
@@ -65,7 +66,7 @@ def configs_from_settings(settings: Any) -> dict[str, UpstreamConfig]:
             name=name, base_url=str(url), key=key, timeout_s=settings.upstream_timeout_s,
             retries=settings.upstream_retries, breaker_failures=settings.upstream_breaker_failures,
             breaker_reset_s=settings.upstream_breaker_reset_s,
-            callback_url=f"{settings.base_url()}/upstream/callback",
+            callback_url=f"{settings.base_url()}{CALLBACK_PATH}",
         )
     return configs
 

@@ -83,3 +83,22 @@ def test_the_breaker_opens_after_repeated_failures_and_closes_on_success(tmp_pat
     assert not other_process.allow(now_s=2.0) and other_process.allow(now_s=31.5)  # half open
     other_process.success()
     assert breaker.allow(now_s=2.0) and json.loads(path.read_text())["failures"] == 0
+
+
+def test_the_header_reaches_the_router_and_upstream_callbacks_are_acknowledged(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from songforge.api.app import create_app
+
+    settings = make_settings(tmp_path, upstream_suno_url="http://127.0.0.1:9",
+                             upstream_routes=json.dumps({"header": True}))
+    with TestClient(create_app(settings, run_workers=False)) as client:
+        headers = {"Authorization": "Bearer dev", "X-Songforge-Upstream": "suno"}
+        submitted = client.post("/v1/songs", json={"prompt": "a song about rain"}, headers=headers)
+        assert submitted.status_code == 202, submitted.text
+        job = client.app.state.service.get(submitted.json()["jobs"][0]["id"])
+        assert job.request["upstream_route"] == ["suno", "local"]
+        unknown = client.post("/v1/songs", json={"prompt": "pop"}, headers={**headers, "X-Songforge-Upstream": "x"})
+        assert unknown.status_code == 400 and "'x' is not configured" in unknown.text
+        ack = client.post("/upstream/callback", json={"code": 200, "data": {"callbackType": "complete"}})
+        assert ack.status_code == 200 and ack.json()["code"] == 200
