@@ -102,3 +102,23 @@ def test_the_header_reaches_the_router_and_upstream_callbacks_are_acknowledged(t
         assert unknown.status_code == 400 and "'x' is not configured" in unknown.text
         ack = client.post("/upstream/callback", json={"code": 200, "data": {"callbackType": "complete"}})
         assert ack.status_code == 200 and ack.json()["code"] == 200
+
+
+def test_a_key_routed_upstream_keeps_its_songforge_quota(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from songforge.api.app import create_app
+
+    table = {"keys": {"team-a": ["suno"]}}
+    settings = make_settings(tmp_path, dev_mode=False, upstream_suno_url="http://127.0.0.1:9",
+                             upstream_routes=json.dumps(table))
+    app = create_app(settings, run_workers=False)
+    service = app.state.service
+    record, secret = service.keys.create(name="team-a", tier="free")  # at most 2 jobs at once
+    with TestClient(app) as client:
+        headers = {"Authorization": f"Bearer {secret}"}
+        ids = [client.post("/v1/songs", json={"prompt": "rain"}, headers=headers).json()["jobs"][0]["id"]
+               for _ in range(2)]
+        assert all(service.get(i).request["upstream_route"] == ["suno", "local"] for i in ids)
+        third = client.post("/v1/songs", json={"prompt": "rain"}, headers=headers)
+        assert third.status_code == 429, third.text
