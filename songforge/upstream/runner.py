@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 MASTER_RATE_HZ = 48000
 CHUNK_BYTES = 64 * 1024
+CONNECT_TIMEOUT_S = 10.0  # the read timeout is the backend's timeout_s: synchronous vendors take minutes
 MEDIA_TYPES = {"mp3": "audio/mpeg", "wav": "audio/wav", "flac": "audio/flac", "pcm": "audio/L16"}
 
 
@@ -110,7 +111,7 @@ def _try_backend(
         warnings.append(f"{config.name}: refused the request: {exc.message}")
         return None
     try:
-        with httpx.Client(timeout=config.timeout_s) as client:
+        with httpx.Client(timeout=httpx.Timeout(config.timeout_s, connect=CONNECT_TIMEOUT_S)) as client:
             fetched = BACKENDS[config.name](config, translation.body, client=client,
                                             on_wait=lambda f: progress("render", 0.05 + 0.85 * f))
     except UpstreamFailed as exc:
