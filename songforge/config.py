@@ -17,7 +17,7 @@ import os
 import secrets
 from pathlib import Path
 
-from pydantic import Field, PrivateAttr
+from pydantic import Field, PrivateAttr, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings", "get_settings", "SECRET_FILENAME"]
@@ -53,6 +53,13 @@ class Settings(BaseSettings):
         (it is also the fallback when the endpoint fails).
     content_blocklist_path : word list for the content rules (format in the shipped
         ``engine/data/content_blocklist.txt``); unset = the shipped list.
+    upstream_<name>_url, upstream_<name>_key : base URL and key of a real vendor backend
+        (``dashscope``, ``minimax``, ``suno``, ``aimlapi``); a backend is on only when its URL is
+        set (see :mod:`songforge.upstream` and docs/upstream.md).
+    upstream_routes : JSON routing table (which backend serves which model, key or header);
+        unset = every job runs on the local engine.
+    upstream_timeout_s, upstream_retries : per-request timeout and attempts on 429/5xx/transport
+        errors; upstream_breaker_failures, upstream_breaker_reset_s : circuit breaker per backend.
     """
 
     model_config = SettingsConfigDict(env_prefix="SONGFORGE_", extra="ignore")
@@ -77,6 +84,19 @@ class Settings(BaseSettings):
     lyrics_llm_model: str | None = None
     lyrics_llm_api_key: str | None = None
     content_blocklist_path: Path | None = None
+    upstream_dashscope_url: str | None = None
+    upstream_dashscope_key: SecretStr | None = None
+    upstream_minimax_url: str | None = None
+    upstream_minimax_key: SecretStr | None = None
+    upstream_suno_url: str | None = None
+    upstream_suno_key: SecretStr | None = None
+    upstream_aimlapi_url: str | None = None
+    upstream_aimlapi_key: SecretStr | None = None
+    upstream_routes: str | None = None
+    upstream_timeout_s: float = Field(default=600.0, gt=0)
+    upstream_retries: int = Field(default=3, ge=1)
+    upstream_breaker_failures: int = Field(default=3, ge=1)
+    upstream_breaker_reset_s: float = Field(default=60.0, gt=0)
 
     _secret: bytes | None = PrivateAttr(default=None)
 

@@ -25,6 +25,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from songforge import __version__
 from songforge.api import files, native, studio
+from songforge.api import upstream as upstream_api
 from songforge.api.dialect import Dialect
 from songforge.api.errors import install_error_handlers
 from songforge.api.metrics import HttpMetricsMiddleware, Metrics
@@ -123,10 +124,12 @@ def create_app(
     app.state.dialects = dialects
     metrics = Metrics(service)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(upstream_api.UpstreamHeaderMiddleware)  # X-Songforge-Upstream -> the router
     app.add_middleware(HttpMetricsMiddleware, metrics=metrics)  # added last: outermost
     install_error_handlers(app)
     app.include_router(native.router)
     app.include_router(files.router)
+    app.include_router(upstream_api.router)  # acknowledges upstream callbacks
     for dialect in dialects:
         app.include_router(dialect.router)
     _add_operational_routes(app, service, metrics, run_workers=run_workers)

@@ -164,6 +164,7 @@ def store_assets(result: Any, *, request: SongRequest, blobs: FileBlobStore, job
         "channels": request.channels,
         "lyrics": _lyrics_of(result) or request.lyrics,
         "engine_timings_s": dict(getattr(result, "timings_s", None) or {}),
+        **({"upstream": result.upstream_info} if getattr(result, "upstream_info", None) else {}),
     }
 
 
@@ -242,16 +243,20 @@ class Pipeline:
     blobs : where assets go.
     generate : the engine entry point, a module-level callable with ``make_song``'s signature;
         ``None`` imports :func:`songforge.engine.song.make_song` in the worker process.
+    route : ``(job.request, generate) -> Generate | None``: what runs a job instead of the engine
+        (:meth:`songforge.upstream.routing.Router.generate_for`); ``None`` or a ``None`` answer: the engine.
     """
 
     def __init__(
-        self, settings: Settings, lifecycle: Lifecycle, blobs: FileBlobStore, *, generate: Generate | None = None
+        self, settings: Settings, lifecycle: Lifecycle, blobs: FileBlobStore, *, generate: Generate | None = None,
+        route: Callable[[dict[str, Any], Generate | None], Generate | None] | None = None,
     ) -> None:
         self.settings = settings
         self.lifecycle = lifecycle
         self.store = lifecycle.store
         self.blobs = blobs
         self.generate = generate
+        self.route = route
         self._offsets: dict[str, int] = {}
 
     def warm_imports(self) -> tuple[str, ...]:
@@ -264,7 +269,8 @@ class Pipeline:
         except IllegalTransition:
             return None
         self._offsets[job_id] = 0
-        args = (job.id, job.request, self.settings.preset, str(self.blobs.root), self.generate,
+        generate = (self.route(job.request, self.generate) if self.route else None) or self.generate
+        args = (job.id, job.request, self.settings.preset, str(self.blobs.root), generate,
                 self._songwriter_options())
         return Task(run_in_child, args)
 

@@ -42,6 +42,7 @@ from songforge.storage.jobs import (
     utc_now,
 )
 from songforge.storage.urls import UrlSigner
+from songforge.upstream.routing import ROUTE_KEY, Router
 
 __all__ = ["SongService", "build_service", "apply_defaults", "JanitorReport", "SEED_LIMIT"]
 
@@ -61,6 +62,11 @@ def apply_defaults(request: SongRequest, *, variations: int | None = None) -> li
     language = request.language or _detect_language(request)
     base = request.with_(variations=count, language=language)  # validates the count
     return [base.with_(seed=(seed + i) % SEED_LIMIT, variations=1) for i in range(count)]
+
+
+def _with_route(data: dict[str, Any], route: tuple[str, ...] | None) -> dict[str, Any]:
+    """The stored request with the upstream chain that serves it (none: the local engine)."""
+    return {**data, ROUTE_KEY: list(route)} if route and route != ("local",) else data
 
 
 def _detect_language(request: SongRequest) -> str:
@@ -101,6 +107,7 @@ class SongService:
             settings.signing_key(), ttl_s=settings.url_ttl_s, base_url=settings.base_url()
         )
         self.references = ReferenceService(settings, blobs, signer=self.signer)
+        self.router = Router(settings)
         self.pool: WorkerPool | None = None
         self.dispatcher: CallbackDispatcher | None = None
 
@@ -121,12 +128,13 @@ class SongService:
         if key is not None and self.keys is not None:
             self.keys.check_concurrency(key, len(requests))
         batch_id = uuid.uuid4().hex
+        routes = [self.router.route(r, key=key) if self.router.active else None for r in requests]
         jobs = [
             self.lifecycle.create(Job(
-                id=new_job_id(), request=request_to_dict(r), dialect=dialect, callback_url=callback_url,
+                id=new_job_id(), request=_with_route(request_to_dict(r), route), dialect=dialect, callback_url=callback_url,
                 owner_key_id=key.id if key is not None else None, batch_id=batch_id, variation_index=i,
             ))
-            for i, r in enumerate(requests)
+            for i, (r, route) in enumerate(zip(requests, routes, strict=True))
         ]
         for job in jobs:
             self.queue.enqueue(job.id)
@@ -205,7 +213,8 @@ class SongService:
         )
         self.dispatcher.attach(self.bus)
         if run_workers:
-            pipeline = Pipeline(self.settings, self.lifecycle, self.blobs, generate=generate)
+            pipeline = Pipeline(self.settings, self.lifecycle, self.blobs, generate=generate,
+                                route=self.router.generate_for if self.router.active else None)
             self.pool = WorkerPool(
                 self.queue, pipeline, size=self.settings.workers, job_timeout_s=self.settings.job_timeout_s
             )

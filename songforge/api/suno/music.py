@@ -45,7 +45,7 @@ def submit_music(
             "instrumental": spec.request.instrumental, "parent_music_id": parent_music_id, "job_ids": [], **spec.extra}
     runtime.tasks.create(TaskRecord(id=task_id, kind="music", param=param, data=data, owner_key_id=key.id,
                                     callback_url=callback_url))
-    request = spec.request.with_(extra={**spec.request.extra, TASK_KEY: task_id})
+    request = spec.request.with_(extra={**spec.request.extra, TASK_KEY: task_id, "suno_model": model})
     try:
         jobs = runtime.service.submit(request, dialect=DIALECT, key=key, callback_url=callback_url,
                                       variations=VARIATIONS)
