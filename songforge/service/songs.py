@@ -253,6 +253,6 @@ def build_service(settings: Settings, *, store: JobStore | None = None) -> SongS
     """The usual wiring: SQL job store, file blobs, durable local queue, keys, lifecycle."""
     store = store or SqlJobStore(settings.database_url_or_default())
     return SongService(
-        settings, store, FileBlobStore(settings.blob_root()), LocalQueue(store),
+        settings, store, settings.blob_store(), LocalQueue(store),
         keys=KeyService(settings, store),
     )
