@@ -79,10 +79,10 @@ class Proc:
             self.popen.wait(10)
 
 
-def start_worker(env: dict[str, str], tmp_path: Path, name: str) -> Proc:
+def start_worker(env: dict[str, str], tmp_path: Path, name: str, *, engine: str | None = None) -> Proc:
     data = tmp_path / name
     data.mkdir(exist_ok=True)
-    return Proc(["worker", "--engine", ENGINE, "--data-dir", str(data), "--log-level", "warning"],
+    return Proc(["worker", "--engine", engine or ENGINE, "--data-dir", str(data), "--log-level", "warning"],
                 env, tmp_path / f"{name}.log")
 
 

@@ -25,7 +25,10 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from dramatiq import Retry as DramatiqRetry
+
 from songforge.errors import InvalidRequest, NotFound
+from songforge.models import JobStatus
 from songforge.queue.retry import Retry
 from songforge.queue.worker import CRASH, Outcome, WorkerPool
 from songforge.storage.jobs import JobStore
@@ -38,8 +41,9 @@ ACTOR_NAME = "songforge_run_job"
 _MAX_MESSAGE_RETRIES = 40
 
 
-class LeaseHeld(Exception):
-    """Another worker holds a live lease on the job: the message is retried later."""
+class LeaseHeld(DramatiqRetry):
+    """Another worker holds a live lease on the job: the message is retried after half a lease
+    (Dramatiq's ``Retry``: counted against the message's retries, not logged as an error)."""
 
 
 def make_broker(url: str) -> Any:
@@ -215,7 +219,7 @@ class BrokerWorker:
         if self._leases.take(job_id) is None:
             if self._settled(job_id):
                 return
-            raise LeaseHeld(f"job {job_id} is leased by a live worker")
+            raise LeaseHeld(f"job {job_id} is leased by a live worker", delay=int(self._leases.lease_s * 500))
         retry: Retry | None = None
         try:
             retry = self._run_leased(job_id)
@@ -231,18 +235,14 @@ class BrokerWorker:
             return True
 
     def _run_leased(self, job_id: str) -> Retry | None:
-        if not self.store.get(job_id).is_terminal and self._was_orphaned(job_id):
-            if self.pool.runner.finish(job_id, Outcome(CRASH)) is None:
-                return None  # out of attempts: failed with worker_lost
+        """Run a job this process leased. One still marked running was left by a worker that died
+        mid-song: that lost attempt is counted first (requeued, or failed with ``worker_lost``
+        when it was the last one)."""
+        if self.store.get(job_id).status in (JobStatus.RUNNING, JobStatus.FIRST_READY):
+            self.pool.runner.finish(job_id, Outcome(CRASH))
         if self.store.get(job_id).is_terminal:
             return None
         slot = getattr(self._local, "slot", None)
         if slot is None:
             slot = self._local.slot = self.pool.new_slot()
         return self.pool.run(0, slot, job_id)
-
-    def _was_orphaned(self, job_id: str) -> bool:
-        """Running but leased by nobody alive: its worker died mid-song."""
-        from songforge.models import JobStatus
-
-        return self.store.get(job_id).status in (JobStatus.RUNNING, JobStatus.FIRST_READY)

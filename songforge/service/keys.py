@@ -46,7 +46,9 @@ DEV_KEY = ApiKeyRecord(id="dev", name="dev mode", tier="dev", key_hash="")
 def _limit_storage(settings: Settings) -> Storage:
     """Rate-limit counters in Redis when configured (shared by API processes), else in memory."""
     if settings.redis_url:
-        return storage_from_string(settings.redis_url)
+        storage = storage_from_string(settings.redis_url)
+        assert isinstance(storage, Storage)  # a synchronous URL scheme gives a synchronous storage
+        return storage
     return MemoryStorage()
 
 

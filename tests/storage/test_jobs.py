@@ -8,8 +8,6 @@ import pytest
 from songforge.errors import NotFound
 from songforge.models import JobStatus
 from songforge.storage.jobs import ApiKeyRecord, Job, SqlJobStore, new_job_id, utc_now
-
-
 from tests.services import postgres_url  # noqa: F401  (fixture)
 
 

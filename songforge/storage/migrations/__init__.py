@@ -1,4 +1,4 @@
-"""Alembic migrations of the job store (``jobs``, ``api_keys``); run by :func:`upgrade`.
+"""Alembic migrations of the job store (``jobs``, ``api_keys``, ``vendor_tasks``); run by :func:`upgrade`.
 
 The job store calls :func:`upgrade` when it opens a database, so every process (API or worker,
 SQLite or PostgreSQL) brings the schema to the newest revision before using it. Concurrent
@@ -18,7 +18,7 @@ from sqlalchemy import Engine, text
 
 __all__ = ["upgrade", "HEAD", "current_revision"]
 
-HEAD = "0001"
+HEAD = "0002"
 _HERE = Path(__file__).parent
 _PG_LOCK_ID = 0x50F6F0  # an arbitrary constant shared by every songforge process
 
