@@ -261,10 +261,14 @@ class SqlJobStore:
     # -- jobs ---------------------------------------------------------------------------------
 
     def create(self, job: Job) -> Job:
-        """Insert ``job`` (its id must be new)."""
+        """Insert ``job`` (its id must be new); one round trip where the database has RETURNING."""
+        statement = insert(_jobs).values(**_job_to_row(dataclasses.asdict(job)))
+        if not self.engine.dialect.insert_returning:
+            with self.engine.begin() as conn:
+                conn.execute(statement)
+            return self.get(job.id)
         with self.engine.begin() as conn:
-            conn.execute(insert(_jobs).values(**_job_to_row(dataclasses.asdict(job))))
-        return self.get(job.id)
+            return _row_to_job(conn.execute(statement.returning(*_jobs.c)).one())
 
     def get(self, job_id: str) -> Job:
         """The job with ``job_id``; raises :class:`NotFound`."""
