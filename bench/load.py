@@ -271,9 +271,15 @@ class Cluster:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        import pika
+
         for proc in reversed(self.procs):
             stop_server(proc)
         self._schema(self.postgres, "DROP")
+        connection = pika.BlockingConnection(pika.URLParameters(self.env["SONGFORGE_BROKER_URL"]))
+        for queue in (self.name, f"{self.name}.DQ", f"{self.name}.XQ"):  # Dramatiq's queues of this run
+            connection.channel().queue_delete(queue=queue)
+        connection.close()
 
 
 def measure(urls: list[str], args: argparse.Namespace, *, workers: int) -> dict:

@@ -115,3 +115,16 @@ def s3_server() -> Iterator[S3Server]:
         yield server
     finally:
         server.stop()
+
+
+def delete_broker_queues(amqp_url: str, name: str) -> None:
+    """Remove a test's queue and Dramatiq's delay and dead-letter queues beside it."""
+    import pika
+
+    connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
+    try:
+        channel = connection.channel()
+        for queue in (name, f"{name}.DQ", f"{name}.XQ"):
+            channel.queue_delete(queue=queue)
+    finally:
+        connection.close()

@@ -22,7 +22,13 @@ import pytest
 
 from tests.cluster import Api, cluster_env, start_worker
 from tests.service._helpers import Receiver, wait_until
-from tests.services import amqp_url, postgres_url, redis_url, s3_server  # noqa: F401  (fixtures)
+from tests.services import (  # noqa: F401  (fixtures)
+    amqp_url,
+    delete_broker_queues,
+    postgres_url,
+    redis_url,
+    s3_server,
+)
 
 pytestmark = [pytest.mark.heavy, pytest.mark.timeout(600)]
 
@@ -120,6 +126,7 @@ def test_sixty_songs_two_apis_three_workers_one_killed_one_api_restarted(
     finally:
         for proc in (*workers, *apis):
             proc.stop()
+        delete_broker_queues(amqp_url, env["SONGFORGE_BROKER_QUEUE"])
         native_hooks.close()
         suno_hooks.close()
 

@@ -13,15 +13,23 @@ from songforge.service.songs import build_service
 from songforge.storage.jobs import ACTIVE_STATUSES
 from tests.cluster import cluster_env, settings_of, start_worker
 from tests.service._helpers import Receiver, wait_until
-from tests.services import amqp_url, postgres_url, redis_url, s3_server  # noqa: F401  (fixtures)
+from tests.services import (  # noqa: F401  (fixtures)
+    amqp_url,
+    delete_broker_queues,
+    postgres_url,
+    redis_url,
+    s3_server,
+)
 
 pytestmark = pytest.mark.timeout(240)
 
 
 @pytest.fixture
 def env(tmp_path, postgres_url, amqp_url, redis_url, s3_server):  # noqa: F811
-    return cluster_env(tmp_path, postgres_url=postgres_url, amqp_url=amqp_url, redis_url=redis_url,
-                       s3_endpoint=s3_server.endpoint, song_s=3.0)
+    env = cluster_env(tmp_path, postgres_url=postgres_url, amqp_url=amqp_url, redis_url=redis_url,
+                      s3_endpoint=s3_server.endpoint, song_s=3.0)
+    yield env
+    delete_broker_queues(amqp_url, env["SONGFORGE_BROKER_QUEUE"])
 
 
 @pytest.fixture

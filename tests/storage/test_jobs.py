@@ -179,21 +179,3 @@ def test_claim_job_refuses_finished_jobs_and_release_frees_it(store):
     store.release_job(job.id, again)
     assert store.claim_job(job.id, lease_s=60) is None
 
-
-def test_many_claimers_take_each_job_once(store):
-    """Threads over separate connections (separate stores on PostgreSQL: separate pools)."""
-    ids = {store.create(_job()).id for _ in range(12)}
-    taken: list[str] = []
-    lock = threading.Lock()
-
-    def claimer():
-        while (job := store.claim_next()) is not None:
-            with lock:
-                taken.append(job.id)
-
-    threads = [threading.Thread(target=claimer) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert sorted(taken) == sorted(ids)
