@@ -97,3 +97,21 @@ def test_a_worker_killed_mid_song_leaves_its_job_to_another_and_nothing_runs_twi
             if proc is not None:
                 proc.stop()
         hooks.close()
+
+
+def test_worker_without_a_broker_says_what_to_set(monkeypatch):
+    from typer.testing import CliRunner
+
+    from songforge.cli.app import app
+
+    monkeypatch.delenv("SONGFORGE_BROKER_URL", raising=False)
+    result = CliRunner().invoke(app, ["worker"])
+    assert result.exit_code == 2 and "SONGFORGE_BROKER_URL" in result.output
+
+
+def test_an_unknown_broker_scheme_is_refused():
+    from songforge.errors import InvalidRequest
+    from songforge.queue.broker import make_broker
+
+    with pytest.raises(InvalidRequest, match="amqp:// or redis://"):
+        make_broker("kafka://somewhere")
