@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     s3_endpoint, s3_bucket, s3_access_key, s3_secret_key, s3_region : files in an
         S3-compatible store (set ``s3_bucket``; ``s3_endpoint`` for anything but AWS); unset =
         files under ``data_dir/blobs``.
+    worker_resend_after_s : broker workers send a job again when it has been active this long
+        with no live lease and no change (its message was lost); duplicates are dropped.
     broker_queue : the broker's queue name, also the prefix of the Redis event channel: one per
         deployment sharing a broker or a Redis.
     worker_lease_s : a broker worker renews its claim on a job every third of this; a job whose
@@ -98,6 +100,7 @@ class Settings(BaseSettings):
     s3_region: str | None = None
     broker_queue: str = Field(default="songforge-jobs", pattern=r"^[A-Za-z0-9_.-]{1,100}$")
     worker_lease_s: float = Field(default=30.0, gt=0)
+    worker_resend_after_s: float = Field(default=600.0, gt=0)
 
     _secret: bytes | None = PrivateAttr(default=None)
 

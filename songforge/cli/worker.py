@@ -53,7 +53,7 @@ def run_worker(settings: Any, *, generate: Any = None, stop: threading.Event | N
     service.start(run_workers=False, callback_renderers=callback_renderers(service, load_dialects()))
     consumer = BrokerWorker(
         service.queue.messages, service.worker_pool(generate),  # type: ignore[attr-defined]
-        threads=settings.workers, lease_s=settings.worker_lease_s,
+        threads=settings.workers, lease_s=settings.worker_lease_s, resend_after_s=settings.worker_resend_after_s,
     )
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGTERM, signal.SIGINT):

@@ -185,10 +185,17 @@ class BrokerWorker:
         started (no claiming from the database, no startup recovery: other workers are alive).
     threads : jobs run at once in this process.
     lease_s : see :class:`~songforge.storage.jobs.SqlJobStore.claim_job`.
+    resend_after_s : an active job unchanged this long and leased by nobody is sent again
+        (:meth:`~songforge.storage.jobs.SqlJobStore.touch_stale`): nothing accepted is lost
+        when a message is.
     """
 
-    def __init__(self, messages: JobMessages, pool: WorkerPool, *, threads: int, lease_s: float) -> None:
+    def __init__(
+        self, messages: JobMessages, pool: WorkerPool, *, threads: int, lease_s: float, resend_after_s: float = 600.0,
+    ) -> None:
         self.messages = messages
+        self.resend_after_s = resend_after_s
+        self._sweeper = threading.Thread(target=self._resend_forever, name="songforge-resend", daemon=True)
         self.pool = pool
         self.store: JobStore = pool.runner.store  # type: ignore[attr-defined]
         self.threads = threads
@@ -205,6 +212,22 @@ class BrokerWorker:
         self._worker = dramatiq.Worker(self.messages.broker, queues={self.messages.queue_name}, worker_threads=self.threads)
         self._worker.queue_prefetch = self.threads  # no thread hoards messages others could run
         self._worker.start()
+        self._sweeper.start()
+
+    def resend_stale(self) -> int:
+        """Send the jobs whose message was lost again; returns how many."""
+        job_ids = self.store.touch_stale(idle_s=self.resend_after_s, lease_s=self._leases.lease_s)
+        for job_id in job_ids:
+            log.warning("job %s: no worker has it; sending it again", job_id)
+            self.messages.send(job_id)
+        return len(job_ids)
+
+    def _resend_forever(self) -> None:
+        while not self.pool._stop.wait(min(self.resend_after_s / 2, 60.0)):
+            try:
+                self.resend_stale()
+            except Exception:  # the database or the broker is away: next round
+                log.exception("sending stale jobs again failed")
 
     def stop(self, *, timeout_s: float = 30.0) -> None:
         """Stop: jobs in flight are killed and sent back (their attempt is not counted)."""

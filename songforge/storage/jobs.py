@@ -124,6 +124,7 @@ class JobStore(Protocol):
     def delete(self, job_id: str) -> None: ...
     def claim_next(self) -> Job | None: ...
     def claim_job(self, job_id: str, *, lease_s: float) -> str | None: ...
+    def touch_stale(self, *, idle_s: float, lease_s: float, limit: int = 100) -> list[str]: ...
     def heartbeat(self, job_id: str, token: str) -> bool: ...
     def release_job(self, job_id: str, token: str) -> None: ...
     def release_claim(self, job_id: str, *, not_before: datetime | None = None) -> None: ...
@@ -417,6 +418,31 @@ class SqlJobStore:
                 .values(claim_token=token, claimed_at=now)
             )
         return token if res.rowcount else None
+
+    def touch_stale(self, *, idle_s: float, lease_s: float, limit: int = 100) -> list[str]:
+        """Active jobs untouched for ``idle_s`` and leased by nobody alive: their ids, each with
+        ``updated_at`` set to now so that concurrent callers (and the next ``idle_s``) skip them.
+
+        A broker worker sends these again: a message lost between the job's insert and the
+        broker, or by a broker that keeps nothing (Redis) across a restart.
+        """
+        now = _naive_utc(utc_now())
+        idle = now - timedelta(seconds=idle_s)  # type: ignore[operator]
+        stale = now - timedelta(seconds=lease_s)  # type: ignore[operator]
+        where = (
+            _jobs.c.status.in_([s.value for s in ACTIVE_STATUSES]), _jobs.c.updated_at < idle,
+            or_(_jobs.c.claim_token.is_(None), _jobs.c.claimed_at.is_(None), _jobs.c.claimed_at < stale),
+        )
+        query = select(_jobs.c.id).where(*where).order_by(_jobs.c.created_at).limit(limit)
+        if self._skip_locked:
+            query = query.with_for_update(skip_locked=True)
+        touched = []
+        with self.engine.begin() as conn:
+            for job_id in conn.execute(query).scalars().all():
+                res = conn.execute(update(_jobs).where(_jobs.c.id == job_id, *where).values(updated_at=now))
+                if res.rowcount:
+                    touched.append(str(job_id))
+        return touched
 
     def heartbeat(self, job_id: str, token: str) -> bool:
         """Renew a claim made by :meth:`claim_job`; ``False`` if the claim is no longer ours."""

@@ -99,6 +99,19 @@ def test_a_worker_killed_mid_song_leaves_its_job_to_another_and_nothing_runs_twi
         hooks.close()
 
 
+def test_a_job_whose_message_was_lost_is_sent_again(api, env, tmp_path):
+    from songforge.service.pipeline import request_to_dict
+    from songforge.storage.jobs import Job, new_job_id
+
+    job = api.lifecycle.create(Job(id=new_job_id(), request=request_to_dict(SongRequest(prompt="lost", seed=7))))
+    worker = start_worker({**env, "SONGFORGE_WORKER_RESEND_AFTER_S": "1"}, tmp_path, "w1")  # no message was sent
+    try:
+        wait_until(lambda: api.get(job.id).status == JobStatus.SUCCEEDED, timeout_s=90, every_s=0.5)
+        assert api.get(job.id).attempts == 1
+    finally:
+        worker.stop()
+
+
 def test_worker_without_a_broker_says_what_to_set(monkeypatch):
     from typer.testing import CliRunner
 

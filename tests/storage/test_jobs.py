@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -179,3 +180,15 @@ def test_claim_job_refuses_finished_jobs_and_release_frees_it(store):
     store.release_job(job.id, again)
     assert store.claim_job(job.id, lease_s=60) is None
 
+
+
+def test_touch_stale_finds_active_unleased_idle_jobs_once(store):
+    idle = store.create(_job())
+    leased = store.create(_job())
+    store.claim_job(leased.id, lease_s=60)
+    done = store.create(_job())
+    store.transition(done.id, from_statuses=[JobStatus.QUEUED], to_status=JobStatus.CANCELLED)
+    assert store.touch_stale(idle_s=3600, lease_s=60) == []  # everything is fresh
+    time.sleep(0.05)
+    assert store.touch_stale(idle_s=0.01, lease_s=60) == [idle.id]
+    assert store.touch_stale(idle_s=1, lease_s=60) == []  # touched: not again until idle again
