@@ -9,6 +9,14 @@ p50/p90/p99/max latency of each, then waits for every job to finish and reports 
     .venv/bin/python bench/load.py --submits 20 --polls 50 --json
 
 Exit status 1 when a job did not succeed or the submit/poll p99 is over ``--target-p99-ms``.
+
+``--distributed 1,3`` measures the production layout instead, once per worker count: two API
+processes (clients alternate between them) and that many ``songforge worker`` processes over
+PostgreSQL, RabbitMQ, Redis and an S3 server (moto's, started here on loopback); the addresses
+come from ``SONGFORGE_BENCH_POSTGRES`` / ``_AMQP`` / ``_REDIS`` or default to the loopback
+services. It ends with a table of throughput per worker count.
+
+    .venv/bin/python bench/load.py --distributed 1,3 --submits 30 --polls 150 --rate 10
 """
 
 from __future__ import annotations
@@ -44,12 +52,14 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(data_dir: Path, *, workers: int, preset: str) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(
+    data_dir: Path, *, workers: int, preset: str, env: dict[str, str] | None = None,
+) -> tuple[subprocess.Popen[bytes], str]:
     """``songforge serve`` in its own process group; returns it and its base URL once ready."""
     port = _free_port()
     cmd = [sys.executable, "-m", "songforge", "serve", "--dev", "--port", str(port), "--data-dir", str(data_dir),
            "--workers", str(workers), "--preset", preset, "--log-level", "warning"]
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env = {**(env or os.environ), "PYTHONPATH": str(REPO), "SONGFORGE_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"}
     proc = subprocess.Popen(cmd, cwd=REPO, env=env, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
@@ -76,8 +86,11 @@ def stop_server(proc: subprocess.Popen[bytes]) -> None:
 class Load:
     """The measured phase: paced submissions and polls from concurrent clients."""
 
-    def __init__(self, url: str, *, submits: int, polls: int, clients: int, rate: float, duration_s: float) -> None:
-        self.url, self.clients, self.rate, self.duration_s = url, clients, rate, duration_s
+    def __init__(
+        self, url: str | list[str], *, submits: int, polls: int, clients: int, rate: float, duration_s: float,
+    ) -> None:
+        self.urls = [url] if isinstance(url, str) else list(url)
+        self.clients, self.rate, self.duration_s = clients, rate, duration_s
         ops = ["submit"] * submits + ["poll"] * polls
         rng = random.Random(7)
         rng.shuffle(ops)
@@ -95,8 +108,12 @@ class Load:
             queue.put_nowait(item)
         limits = httpx.Limits(max_connections=self.clients, max_keepalive_connections=self.clients)
         start = time.perf_counter()
-        async with httpx.AsyncClient(base_url=self.url, limits=limits, timeout=30) as http:
-            await asyncio.gather(*(self._client(http, queue, start) for _ in range(self.clients)))
+        https = [httpx.AsyncClient(base_url=url, limits=limits, timeout=30) for url in self.urls]
+        try:
+            await asyncio.gather(*(self._client(https[i % len(https)], queue, start) for i in range(self.clients)))
+        finally:
+            for http in https:
+                await http.aclose()
         return time.perf_counter() - start
 
     async def _client(self, http: httpx.AsyncClient, queue: asyncio.Queue[tuple[int, str]], start: float) -> None:
@@ -207,6 +224,104 @@ def report(load: Load, *, load_s: float, counts: dict[str, int], finish_s: float
     return {"latency_ms": rows, "jobs": counts, "load_s": load_s, "finish_s": finish_s}
 
 
+class Cluster:
+    """The distributed layout on loopback: a fresh PostgreSQL schema, a broker queue and Redis
+    channel of its own, an S3 server (moto's) and the API and worker processes started in it."""
+
+    def __init__(self, tmp: Path, *, preset: str) -> None:
+        import uuid
+
+        self.tmp, self.preset, self.procs = tmp, preset, []
+        self.name = f"sf-bench-{uuid.uuid4().hex[:8]}"
+        s3_port = _free_port()
+        self.procs.append(subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(s3_port)],
+                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                           start_new_session=True))
+        postgres = os.environ.get("SONGFORGE_BENCH_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+        self._schema(postgres, "CREATE")
+        self.postgres = postgres
+        self.env = {
+            **os.environ, "SONGFORGE_DATABASE_URL": f"{postgres}?options=-csearch_path%3D{self.name.replace('-', '_')}",
+            "SONGFORGE_BROKER_URL": os.environ.get("SONGFORGE_BENCH_AMQP", "amqp://guest:guest@127.0.0.1:5672/%2F"),
+            "SONGFORGE_REDIS_URL": os.environ.get("SONGFORGE_BENCH_REDIS", "redis://127.0.0.1:6379/0"),
+            "SONGFORGE_BROKER_QUEUE": self.name, "SONGFORGE_S3_ENDPOINT": f"http://127.0.0.1:{s3_port}",
+            "SONGFORGE_S3_BUCKET": self.name, "SONGFORGE_S3_ACCESS_KEY": "bench", "SONGFORGE_S3_SECRET_KEY": "bench",
+            "SONGFORGE_SIGNING_SECRET": "bench-secret", "SONGFORGE_WORKERS": "1", "SONGFORGE_PRESET": preset,
+            "PYTHONPATH": str(REPO),
+        }
+
+    def _schema(self, url: str, verb: str) -> None:
+        from sqlalchemy import create_engine, text
+
+        engine = create_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text(f'{verb} SCHEMA "{self.name.replace("-", "_")}"' + (" CASCADE" if verb == "DROP" else "")))
+        engine.dispose()
+
+    def start_api(self, name: str) -> str:
+        proc, url = start_server(self.tmp / name, workers=1, preset=self.preset, env=self.env)
+        self.procs.append(proc)
+        return url
+
+    def start_worker(self, name: str) -> None:
+        cmd = [sys.executable, "-m", "songforge", "worker", "--data-dir", str(self.tmp / name), "--log-level", "warning"]
+        self.procs.append(subprocess.Popen(cmd, cwd=REPO, env=self.env, start_new_session=True))
+
+    def __enter__(self) -> Cluster:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        import pika
+
+        for proc in reversed(self.procs):
+            stop_server(proc)
+        self._schema(self.postgres, "DROP")
+        connection = pika.BlockingConnection(pika.URLParameters(self.env["SONGFORGE_BROKER_URL"]))
+        for queue in (self.name, f"{self.name}.DQ", f"{self.name}.XQ"):  # Dramatiq's queues of this run
+            connection.channel().queue_delete(queue=queue)
+        connection.close()
+
+
+def measure(urls: list[str], args: argparse.Namespace, *, workers: int) -> dict:
+    """Warm up, run the load phase against ``urls`` and wait for the jobs; returns the numbers."""
+    warm_up(urls[0], workers=workers, duration_s=args.duration_s)
+    load = Load(urls, submits=args.submits, polls=args.polls, clients=args.clients, rate=args.rate,
+                duration_s=args.duration_s)
+    befores = [httpx.get(f"{url}/metrics").text for url in urls]
+    load_s = asyncio.run(load.run())
+    server_side = [server_quantiles(b, httpx.get(f"{url}/metrics").text) for b, url in zip(befores, urls, strict=True)]
+    counts, finish_s = wait_all(urls[0], load.job_ids, timeout_s=args.timeout_s)
+    numbers = report(load, load_s=load_s, counts=counts, finish_s=finish_s, args=args)
+    numbers["server_ms"] = server_side
+    numbers["songs_per_min"] = counts.get("succeeded", 0) / max(load_s + finish_s, 1e-9) * 60
+    Console().print("server-side (histogram bucket bounds, ms): " + "; ".join(
+        ", ".join(f"{op} p50 <= {q['p50']:g}, p99 <= {q['p99']:g}" for op, q in side.items()) for side in server_side))
+    return numbers
+
+
+def run_distributed(args: argparse.Namespace, worker_counts: list[int]) -> list[dict]:
+    """The load phase on 2 API processes and each count of worker processes (see the module notes)."""
+    results = []
+    for count in worker_counts:
+        args.workers = count
+        with tempfile.TemporaryDirectory(prefix="songforge-load-") as tmp, Cluster(Path(tmp), preset=args.preset) as cluster:
+            urls = [cluster.start_api(f"api-{i}") for i in range(2)]
+            for i in range(count):
+                cluster.start_worker(f"worker-{i}")
+            results.append({"workers": count, **measure(urls, args, workers=count)})
+    table = Table(title="throughput by worker processes (2 API processes, PostgreSQL, RabbitMQ, Redis, S3)")
+    for column in ("workers", "songs", "songs/min", "speed-up", "submit p99 ms", "poll p99 ms"):
+        table.add_column(column, justify="right")
+    base = results[0]["songs_per_min"] or 1e-9
+    for r in results:
+        lat = r["latency_ms"]
+        table.add_row(str(r["workers"]), str(r["jobs"].get("succeeded", 0)), f"{r['songs_per_min']:.1f}",
+                      f"{r['songs_per_min'] / base:.2f}x", f"{lat['submit'].get('p99', float('nan')):.1f}",
+                      f"{lat['poll'].get('p99', float('nan')):.1f}")
+    Console().print(table)
+    return results
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--submits", type=int, default=200)
@@ -218,28 +333,26 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--timeout-s", type=float, default=900.0, help="most to wait for the jobs to end")
     parser.add_argument("--target-p99-ms", type=float, default=50.0)
+    parser.add_argument("--distributed", default=None, metavar="N,M", help="worker process counts to compare")
     parser.add_argument("--json", action="store_true", help="also print the numbers as JSON")
     args = parser.parse_args()
+    if args.distributed:
+        results = run_distributed(args, [int(n) for n in args.distributed.split(",")])
+        if args.json:
+            print(json.dumps(results, indent=2))
+        ok = all(r["jobs"].get("succeeded") == args.submits for r in results)
+        return 0 if ok and all(v.get("p99", 0) < args.target_p99_ms for r in results
+                               for v in r["latency_ms"].values()) else 1
     with tempfile.TemporaryDirectory(prefix="songforge-load-") as tmp:
         proc, url = start_server(Path(tmp) / "data", workers=args.workers, preset=args.preset)
         try:
-            warm_up(url, workers=args.workers, duration_s=args.duration_s)
-            load = Load(url, submits=args.submits, polls=args.polls, clients=args.clients, rate=args.rate,
-                        duration_s=args.duration_s)
-            before = httpx.get(f"{url}/metrics").text
-            load_s = asyncio.run(load.run())
-            server_side = server_quantiles(before, httpx.get(f"{url}/metrics").text)
-            counts, finish_s = wait_all(url, load.job_ids, timeout_s=args.timeout_s)
+            numbers = measure([url], args, workers=args.workers)
         finally:
             stop_server(proc)
-    numbers = report(load, load_s=load_s, counts=counts, finish_s=finish_s, args=args)
-    numbers["server_ms"] = server_side
-    Console().print("server-side (histogram bucket bounds, ms): " + ", ".join(
-        f"{op} p50 <= {q['p50']:g}, p99 <= {q['p99']:g}" for op, q in server_side.items()))
     if args.json:
         print(json.dumps(numbers, indent=2))
     p99_ok = all(r.get("p99", 0) < args.target_p99_ms for r in numbers["latency_ms"].values())
-    return 0 if p99_ok and counts.get("succeeded") == args.submits else 1
+    return 0 if p99_ok and numbers["jobs"].get("succeeded") == args.submits else 1
 
 
 if __name__ == "__main__":

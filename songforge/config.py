@@ -16,6 +16,7 @@ import functools
 import os
 import secrets
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field, PrivateAttr, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -60,6 +61,19 @@ class Settings(BaseSettings):
         unset = every job runs on the local engine.
     upstream_timeout_s, upstream_retries : per-request timeout and attempts on 429/5xx/transport
         errors; upstream_breaker_failures, upstream_breaker_reset_s : circuit breaker per backend.
+    broker_url : ``amqp://...`` (RabbitMQ) or ``redis://...``: jobs go to ``songforge worker``
+        processes through Dramatiq; unset = the local worker pool inside ``songforge serve``.
+    redis_url : shared state of several API processes (events for SSE, rate limits); unset =
+        per process (right for one process).
+    s3_endpoint, s3_bucket, s3_access_key, s3_secret_key, s3_region : files in an
+        S3-compatible store (set ``s3_bucket``; ``s3_endpoint`` for anything but AWS); unset =
+        files under ``data_dir/blobs``.
+    worker_resend_after_s : broker workers send a job again when it has been active this long
+        with no live lease and no change (its message was lost); duplicates are dropped.
+    broker_queue : the broker's queue name, also the prefix of the Redis event channel: one per
+        deployment sharing a broker or a Redis.
+    worker_lease_s : a broker worker renews its claim on a job every third of this; a job whose
+        claim is older is taken over by another worker (the first one is presumed dead).
     """
 
     model_config = SettingsConfigDict(env_prefix="SONGFORGE_", extra="ignore")
@@ -97,6 +111,16 @@ class Settings(BaseSettings):
     upstream_retries: int = Field(default=3, ge=1)
     upstream_breaker_failures: int = Field(default=3, ge=1)
     upstream_breaker_reset_s: float = Field(default=60.0, gt=0)
+    broker_url: str | None = None
+    redis_url: str | None = None
+    s3_endpoint: str | None = None
+    s3_bucket: str | None = None
+    s3_access_key: str | None = None
+    s3_secret_key: str | None = None
+    s3_region: str | None = None
+    broker_queue: str = Field(default="songforge-jobs", pattern=r"^[A-Za-z0-9_.-]{1,100}$")
+    worker_lease_s: float = Field(default=30.0, gt=0)
+    worker_resend_after_s: float = Field(default=600.0, gt=0)
 
     _secret: bytes | None = PrivateAttr(default=None)
 
@@ -109,6 +133,17 @@ class Settings(BaseSettings):
     def blob_root(self) -> Path:
         """Folder of the file blob store."""
         return Path(self.data_dir) / "blobs"
+
+    def blob_store(self) -> Any:
+        """The configured blob store: S3 when ``s3_bucket`` is set, else files in :meth:`blob_root`."""
+        from songforge.storage.blobs import FileBlobStore, S3BlobStore
+
+        if not self.s3_bucket:
+            return FileBlobStore(self.blob_root())
+        return S3BlobStore(
+            self.s3_bucket, Path(self.data_dir) / "s3-cache", endpoint_url=self.s3_endpoint,
+            access_key=self.s3_access_key, secret_key=self.s3_secret_key, region=self.s3_region,
+        )
 
     def base_url(self) -> str:
         """Absolute base URL for links handed to clients (no trailing slash)."""

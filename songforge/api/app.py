@@ -35,7 +35,7 @@ from songforge.service.callbacks import Renderer
 from songforge.service.pipeline import Generate
 from songforge.service.songs import SongService, build_service
 
-__all__ = ["create_app", "load_dialects", "JANITOR_INTERVAL_S", "DIALECT_MODULES"]
+__all__ = ["create_app", "load_dialects", "callback_renderers", "JANITOR_INTERVAL_S", "DIALECT_MODULES"]
 
 # vendor dialects: each module exposes ``dialect() -> Dialect`` (see songforge.api.dialect)
 DIALECT_MODULES = (
@@ -80,6 +80,15 @@ def load_dialects() -> tuple[Dialect, ...]:
     return tuple(importlib.import_module(name).dialect() for name in DIALECT_MODULES)
 
 
+def callback_renderers(service: SongService, dialects: tuple[Dialect, ...]) -> dict[str, Renderer]:
+    """Each dialect's callback body (the native view for native jobs); API and worker processes."""
+    renderers: dict[str, Renderer] = {"native": lambda job, event: native.song_view(service, job)}
+    for dialect in dialects:
+        if dialect.callback_renderer is not None:
+            renderers[dialect.name] = dialect.callback_renderer(service)
+    return renderers
+
+
 def create_app(
     settings: Settings, *, service: SongService | None = None, generate: Generate | None = None,
     run_workers: bool = True, janitor_interval_s: float = JANITOR_INTERVAL_S,
@@ -94,11 +103,9 @@ def create_app(
     janitor_interval_s : seconds between janitor passes.
     """
     service = service or build_service(settings)
+    run_workers = run_workers and not settings.broker_url  # with a broker, workers run jobs
     dialects = load_dialects()
-    renderers: dict[str, Renderer] = {"native": lambda job, event: native.song_view(service, job)}
-    for dialect in dialects:
-        if dialect.callback_renderer is not None:
-            renderers[dialect.name] = dialect.callback_renderer(service)
+    renderers = callback_renderers(service, dialects)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

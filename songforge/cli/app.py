@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from songforge.cli import bench, doctor, evaluate, generate, keys, lyrics, serve
+from songforge.cli import worker as worker_cli
 
 app = typer.Typer(
     name="songforge",
@@ -19,3 +20,4 @@ app.command("bench")(bench.bench)
 app.command("serve")(serve.serve)
 app.command("lyrics")(lyrics.lyrics)
 app.add_typer(keys.app, name="keys")
+app.command("worker")(worker_cli.worker)

@@ -252,20 +252,31 @@ class WorkerPool:
                 time.sleep(_IDLE_POLL_S)
 
     def _run_one(self, index: int, slot: _Slot, job_id: str) -> None:
+        retry = self.run(index, slot, job_id)
+        if retry is None:
+            self.queue.ack(job_id)
+        else:
+            self.queue.nack(job_id, retry)
+
+    def run(self, index: int, slot: _Slot, job_id: str) -> Retry | None:
+        """Run one claimed job in ``slot``'s process to its end; returns the runner's retry, if any.
+
+        The pool's own slots call it; a broker worker (:mod:`songforge.queue.broker`) calls it
+        from the broker's threads, each with its own :func:`new_slot`.
+        """
         task = self.runner.start(job_id)
         if task is None:
-            self.queue.ack(job_id)
-            return
+            return None
         self.running[job_id] = index
         try:
             outcome = self._execute(slot, job_id, task)
         finally:
             self.running.pop(job_id, None)
-        retry = self.runner.finish(job_id, outcome)
-        if retry is None:
-            self.queue.ack(job_id)
-        else:
-            self.queue.nack(job_id, retry)
+        return self.runner.finish(job_id, outcome)
+
+    def new_slot(self) -> _Slot:
+        """A worker-process slot for a thread that is not one of the pool's own."""
+        return _Slot(self._ctx, self.runner.warm_imports())
 
     def _execute(self, slot: _Slot, job_id: str, task: Task) -> Outcome:
         try:

@@ -1,7 +1,8 @@
 """API keys: create (plaintext shown once, SHA-256 stored), list, revoke, verify, and per-tier limits.
 
-Tiers set requests per minute (an in-memory moving window from the ``limits`` library, so per
-process) and the most jobs a key may have queued or running at once. In ``dev_mode`` any key,
+Tiers set requests per minute (a moving window from the ``limits`` library: in memory, so per
+process, or in Redis and so shared by every API process when ``SONGFORGE_REDIS_URL`` is set) and
+the most jobs a key may have queued or running at once (counted in the job store, so shared). In ``dev_mode`` any key,
 or none, is accepted as the unlimited ``dev`` key.
 """
 
@@ -14,7 +15,7 @@ import uuid
 from dataclasses import dataclass
 
 from limits import RateLimitItemPerMinute
-from limits.storage import MemoryStorage
+from limits.storage import MemoryStorage, Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 from songforge.config import Settings
@@ -42,6 +43,15 @@ TIERS = {
 DEV_KEY = ApiKeyRecord(id="dev", name="dev mode", tier="dev", key_hash="")
 
 
+def _limit_storage(settings: Settings) -> Storage:
+    """Rate-limit counters in Redis when configured (shared by API processes), else in memory."""
+    if settings.redis_url:
+        storage = storage_from_string(settings.redis_url)
+        assert isinstance(storage, Storage)  # a synchronous URL scheme gives a synchronous storage
+        return storage
+    return MemoryStorage()
+
+
 def hash_key(plaintext: str) -> str:
     """SHA-256 hex digest of a key (what the store keeps)."""
     return hashlib.sha256(plaintext.encode()).hexdigest()
@@ -61,7 +71,7 @@ class KeyService:
         self.settings = settings
         self.store = store
         self.tiers = dict(TIERS if tiers is None else tiers)
-        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        self._limiter = MovingWindowRateLimiter(_limit_storage(settings))
 
     def create(self, *, name: str, tier: str = "free") -> tuple[ApiKeyRecord, str]:
         """Make a key; returns its record and the plaintext (shown this once, never stored)."""

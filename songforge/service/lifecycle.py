@@ -130,9 +130,16 @@ class EventBus:
         """Deliver ``event`` to listeners and to async subscribers of its job (and of all jobs)."""
         with self._lock:
             listeners = list(self._listeners)
-            streams = list(self._streams.get(event.job_id, ())) + list(self._streams.get(None, ()))
         for listener in listeners:
             listener(event)
+        self.publish_remote(event)
+
+    def publish_remote(self, event: JobEvent) -> None:
+        """Deliver an event that happened in another process (relayed by
+        :mod:`songforge.service.relay`) to this process's async subscribers only: listeners
+        (callbacks, the relay itself) act on the events of their own process."""
+        with self._lock:
+            streams = list(self._streams.get(event.job_id, ())) + list(self._streams.get(None, ()))
         for loop, queue in streams:
             with contextlib.suppress(RuntimeError):  # RuntimeError: the subscriber's loop is closed
                 loop.call_soon_threadsafe(queue.put_nowait, event)

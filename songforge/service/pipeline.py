@@ -38,7 +38,7 @@ from songforge.queue.worker import (
 from songforge.service.lifecycle import MAX_ATTEMPTS, IllegalTransition, Lifecycle
 from songforge.service.sources import put_source, resolve_reference
 from songforge.service.streaming import drop_partial, write_partial
-from songforge.storage.blobs import FileBlobStore
+from songforge.storage.blobs import FileBlobStore, blob_spec, open_blob_store
 
 __all__ = [
     "Pipeline",
@@ -102,7 +102,7 @@ def run_in_child(
     try:
         _lower_priority()
         request = request_from_dict(request_data)
-        blobs = FileBlobStore(blob_root)
+        blobs = open_blob_store(blob_root)
         extra: dict[str, Any] = {"songwriter": songwriter} if songwriter is not None else {}
         if request.reference is not None:
             extra["reference"] = resolve_reference(request, blobs=blobs)
@@ -270,7 +270,7 @@ class Pipeline:
             return None
         self._offsets[job_id] = 0
         generate = (self.route(job.request, self.generate) if self.route else None) or self.generate
-        args = (job.id, job.request, self.settings.preset, str(self.blobs.root), generate,
+        args = (job.id, job.request, self.settings.preset, blob_spec(self.blobs), generate,
                 self._songwriter_options())
         return Task(run_in_child, args)
 

@@ -110,6 +110,7 @@ class SongService:
         self.router = Router(settings)
         self.pool: WorkerPool | None = None
         self.dispatcher: CallbackDispatcher | None = None
+        self.relay: Any = None
 
     @property
     def bus(self) -> EventBus:
@@ -212,19 +213,30 @@ class SongService:
             renderers=callback_renderers,
         )
         self.dispatcher.attach(self.bus)
+        if self.settings.redis_url:
+            from songforge.service.relay import RedisEventRelay
+
+            channel = f"{self.settings.broker_queue}:events"
+            self.relay = RedisEventRelay(self.bus, self.settings.redis_url, channel=channel)
+            self.relay.start()
         if run_workers:
-            pipeline = Pipeline(self.settings, self.lifecycle, self.blobs, generate=generate,
-                                route=self.router.generate_for if self.router.active else None)
-            self.pool = WorkerPool(
-                self.queue, pipeline, size=self.settings.workers, job_timeout_s=self.settings.job_timeout_s
-            )
+            self.pool = self.worker_pool(generate)
             self.pool.start()
+
+    def worker_pool(self, generate: Generate | None = None) -> WorkerPool:
+        """A (not started) pool that runs this service's jobs in worker processes."""
+        route = self.router.generate_for if self.router.active else None
+        pipeline = Pipeline(self.settings, self.lifecycle, self.blobs, generate=generate, route=route)
+        return WorkerPool(self.queue, pipeline, size=self.settings.workers, job_timeout_s=self.settings.job_timeout_s)
 
     def stop(self) -> None:
         """Stop the workers (in-flight jobs are requeued) and callbacks."""
         if self.pool is not None:
             self.pool.stop()
             self.pool = None
+        if self.relay is not None:
+            self.relay.stop()
+            self.relay = None
         if self.dispatcher is not None:
             self.dispatcher.detach()
             self.dispatcher.sender.close()
@@ -259,9 +271,25 @@ class SongService:
 
 
 def build_service(settings: Settings, *, store: JobStore | None = None) -> SongService:
-    """The usual wiring: SQL job store, file blobs, durable local queue, keys, lifecycle."""
+    """The usual wiring: SQL job store, blob store, queue, keys, lifecycle.
+
+    The queue is the durable local one, or the broker's when ``settings.broker_url`` is set
+    (then jobs run in ``songforge worker`` processes, see :mod:`songforge.queue.broker`).
+    """
     store = store or SqlJobStore(settings.database_url_or_default())
     return SongService(
-        settings, store, FileBlobStore(settings.blob_root()), LocalQueue(store),
+        settings, store, settings.blob_store(), _queue_for(settings, store),
         keys=KeyService(settings, store),
     )
+
+
+def _queue_for(settings: Settings, store: JobStore) -> Queue:
+    if not settings.broker_url:
+        return LocalQueue(store)
+    from songforge.queue.broker import BrokerQueue, JobMessages
+
+    messages = JobMessages(
+        settings.broker_url, queue_name=settings.broker_queue, lease_s=settings.worker_lease_s,
+        job_timeout_s=settings.job_timeout_s,
+    )
+    return BrokerQueue(messages)

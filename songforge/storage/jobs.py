@@ -12,7 +12,7 @@ import json
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import (
@@ -123,6 +123,10 @@ class JobStore(Protocol):
     def ping(self) -> None: ...
     def delete(self, job_id: str) -> None: ...
     def claim_next(self) -> Job | None: ...
+    def claim_job(self, job_id: str, *, lease_s: float) -> str | None: ...
+    def touch_stale(self, *, idle_s: float, lease_s: float, limit: int = 100) -> list[str]: ...
+    def heartbeat(self, job_id: str, token: str) -> bool: ...
+    def release_job(self, job_id: str, token: str) -> None: ...
     def release_claim(self, job_id: str, *, not_before: datetime | None = None) -> None: ...
     def release_stale_claims(self) -> int: ...
     def add_key(self, record: ApiKeyRecord) -> ApiKeyRecord: ...
@@ -246,7 +250,10 @@ class SqlJobStore:
 
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         self.engine = _make_engine(url)
-        _metadata.create_all(self.engine)
+        from songforge.storage.migrations import upgrade
+
+        upgrade(self.engine)
+        self._skip_locked = self.engine.dialect.name == "postgresql"
 
     def close(self) -> None:
         """Release pooled connections."""
@@ -255,10 +262,14 @@ class SqlJobStore:
     # -- jobs ---------------------------------------------------------------------------------
 
     def create(self, job: Job) -> Job:
-        """Insert ``job`` (its id must be new)."""
+        """Insert ``job`` (its id must be new); one round trip where the database has RETURNING."""
+        statement = insert(_jobs).values(**_job_to_row(dataclasses.asdict(job)))
+        if not self.engine.dialect.insert_returning:
+            with self.engine.begin() as conn:
+                conn.execute(statement)
+            return self.get(job.id)
         with self.engine.begin() as conn:
-            conn.execute(insert(_jobs).values(**_job_to_row(dataclasses.asdict(job))))
-        return self.get(job.id)
+            return _row_to_job(conn.execute(statement.returning(*_jobs.c)).one())
 
     def get(self, job_id: str) -> Job:
         """The job with ``job_id``; raises :class:`NotFound`."""
@@ -354,7 +365,9 @@ class SqlJobStore:
     def claim_next(self) -> Job | None:
         """Atomically claim the oldest queued, unclaimed, due job; ``None`` if there is none.
 
-        The claim marks the row (``claim_token``); it does not change the status.
+        The claim marks the row (``claim_token``); it does not change the status. On PostgreSQL
+        the candidate row is taken with ``SELECT ... FOR UPDATE SKIP LOCKED``, so concurrent
+        claimers never wait on (or both take) one row; SQLite serialises writers anyway.
         """
         token, now = uuid.uuid4().hex, _naive_utc(utc_now())
         oldest = (
@@ -366,16 +379,89 @@ class SqlJobStore:
             )
             .order_by(_jobs.c.created_at, _jobs.c.variation_index)
             .limit(1)
-            .scalar_subquery()
         )
         with self.engine.begin() as conn:
+            if self._skip_locked:
+                job_id = conn.execute(oldest.with_for_update(skip_locked=True)).scalar()
+                if job_id is None:
+                    return None
+                target = _jobs.c.id == job_id
+            else:
+                target = _jobs.c.id == oldest.scalar_subquery()
             conn.execute(
-                update(_jobs)
-                .where(_jobs.c.id == oldest, _jobs.c.claim_token.is_(None))
+                update(_jobs).where(target, _jobs.c.claim_token.is_(None))
                 .values(claim_token=token, claimed_at=now)
             )
             row = conn.execute(select(_jobs).where(_jobs.c.claim_token == token)).first()
         return _row_to_job(row) if row is not None else None
+
+    def claim_job(self, job_id: str, *, lease_s: float) -> str | None:
+        """Claim one named active job for a broker worker; returns the claim token or ``None``.
+
+        The claim succeeds when the job is queued, running or first_ready and nobody holds it,
+        or its holder stopped renewing the claim (:meth:`heartbeat`) ``lease_s`` seconds ago
+        (a worker that was killed). The row is locked ``FOR UPDATE SKIP LOCKED`` on PostgreSQL,
+        so two workers handed the same message never both win.
+        """
+        token, now = uuid.uuid4().hex, _naive_utc(utc_now())
+        stale = now - timedelta(seconds=lease_s)  # type: ignore[operator]
+        free = or_(_jobs.c.claim_token.is_(None), _jobs.c.claimed_at.is_(None), _jobs.c.claimed_at < stale)
+        active = _jobs.c.status.in_([s.value for s in ACTIVE_STATUSES])
+        with self.engine.begin() as conn:
+            if self._skip_locked:
+                found = conn.execute(
+                    select(_jobs.c.id).where(_jobs.c.id == job_id, active, free)
+                    .with_for_update(skip_locked=True)
+                ).scalar()
+                if found is None:
+                    return None
+            res = conn.execute(
+                update(_jobs).where(_jobs.c.id == job_id, active, free)
+                .values(claim_token=token, claimed_at=now)
+            )
+        return token if res.rowcount else None
+
+    def touch_stale(self, *, idle_s: float, lease_s: float, limit: int = 100) -> list[str]:
+        """Active jobs untouched for ``idle_s`` and leased by nobody alive: their ids, each with
+        ``updated_at`` set to now so that concurrent callers (and the next ``idle_s``) skip them.
+
+        A broker worker sends these again: a message lost between the job's insert and the
+        broker, or by a broker that keeps nothing (Redis) across a restart.
+        """
+        now = _naive_utc(utc_now())
+        idle = now - timedelta(seconds=idle_s)  # type: ignore[operator]
+        stale = now - timedelta(seconds=lease_s)  # type: ignore[operator]
+        where = (
+            _jobs.c.status.in_([s.value for s in ACTIVE_STATUSES]), _jobs.c.updated_at < idle,
+            or_(_jobs.c.claim_token.is_(None), _jobs.c.claimed_at.is_(None), _jobs.c.claimed_at < stale),
+        )
+        query = select(_jobs.c.id).where(*where).order_by(_jobs.c.created_at).limit(limit)
+        if self._skip_locked:
+            query = query.with_for_update(skip_locked=True)
+        touched = []
+        with self.engine.begin() as conn:
+            for job_id in conn.execute(query).scalars().all():
+                res = conn.execute(update(_jobs).where(_jobs.c.id == job_id, *where).values(updated_at=now))
+                if res.rowcount:
+                    touched.append(str(job_id))
+        return touched
+
+    def heartbeat(self, job_id: str, token: str) -> bool:
+        """Renew a claim made by :meth:`claim_job`; ``False`` if the claim is no longer ours."""
+        with self.engine.begin() as conn:
+            res = conn.execute(
+                update(_jobs).where(_jobs.c.id == job_id, _jobs.c.claim_token == token)
+                .values(claimed_at=_naive_utc(utc_now()))
+            )
+        return bool(res.rowcount)
+
+    def release_job(self, job_id: str, token: str) -> None:
+        """Drop a claim made by :meth:`claim_job` (only if it is still ours)."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(_jobs).where(_jobs.c.id == job_id, _jobs.c.claim_token == token)
+                .values(claim_token=None, claimed_at=None)
+            )
 
     def release_claim(self, job_id: str, *, not_before: datetime | None = None) -> None:
         """Drop a job's claim; a queued job becomes claimable again (after ``not_before``)."""

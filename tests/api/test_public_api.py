@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 PUBLIC = {
-    "songforge.api.app": {"create_app", "load_dialects", "JANITOR_INTERVAL_S", "DIALECT_MODULES"},
+    "songforge.api.app": {"create_app", "load_dialects", "callback_renderers", "JANITOR_INTERVAL_S",
+                          "DIALECT_MODULES"},
     "songforge.api.dialect": {"Dialect", "ErrorRenderer", "route_class", "as_songforge_error", "dialect_for_path",
                               "dialects_of"},
     "songforge.api.auth": {"require_key", "ApiKey", "service_of", "owned_job"},

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -8,11 +9,17 @@ import pytest
 from songforge.errors import NotFound
 from songforge.models import JobStatus
 from songforge.storage.jobs import ApiKeyRecord, Job, SqlJobStore, new_job_id, utc_now
+from tests.services import postgres_url  # noqa: F401  (fixture)
 
 
-@pytest.fixture
-def store(tmp_path):
-    s = SqlJobStore(f"sqlite:///{tmp_path / 'jobs.db'}")
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request, tmp_path):
+    """The same store tests on SQLite and on PostgreSQL (a fresh schema each)."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'jobs.db'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    s = SqlJobStore(url)
     yield s
     s.close()
 
@@ -106,6 +113,8 @@ def test_jobs_survive_a_new_store_over_the_same_file(tmp_path):
 
 
 def test_sqlite_uses_wal(store):
+    if store.engine.dialect.name != "sqlite":
+        pytest.skip("a SQLite setting")
     with store.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
 
@@ -133,3 +142,59 @@ def test_list_newest_first_gives_the_newest_within_the_limit(store):
     newest = store.list_jobs(owner_key_id="k", limit=2, newest_first=True)
     assert [j.id for j in newest] == [made[4].id, made[3].id]
     assert [j.id for j in store.list_jobs(owner_key_id="k", limit=2)] == [made[0].id, made[1].id]
+def test_schema_is_at_the_newest_migration_and_reopening_is_idempotent(store):
+    from songforge.storage.migrations import HEAD, current_revision, upgrade
+
+    assert current_revision(store.engine) == HEAD
+    upgrade(store.engine)  # a second process opening the same database
+    assert current_revision(store.engine) == HEAD
+
+
+def test_a_database_made_before_migrations_is_adopted(tmp_path):
+    from sqlalchemy import create_engine
+
+    from songforge.storage.jobs import _metadata
+    from songforge.storage.migrations import HEAD, current_revision
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    old = create_engine(url)
+    _metadata.create_all(old)  # what the store did before Alembic
+    old.dispose()
+    s = SqlJobStore(url)
+    job = s.create(_job())
+    assert current_revision(s.engine) == HEAD and s.get(job.id).id == job.id
+    s.close()
+
+
+def test_claim_job_is_exclusive_until_the_lease_runs_out(store):
+    job = store.create(_job())
+    token = store.claim_job(job.id, lease_s=60)
+    assert token is not None
+    assert store.claim_job(job.id, lease_s=60) is None  # held and fresh
+    assert store.heartbeat(job.id, token)
+    assert store.claim_job(job.id, lease_s=0) is not None  # the holder stopped renewing
+    assert not store.heartbeat(job.id, token)  # ... and lost the claim
+
+
+def test_claim_job_refuses_finished_jobs_and_release_frees_it(store):
+    job = store.create(_job())
+    token = store.claim_job(job.id, lease_s=60)
+    store.release_job(job.id, token)
+    again = store.claim_job(job.id, lease_s=60)
+    assert again is not None
+    store.transition(job.id, from_statuses=[JobStatus.QUEUED], to_status=JobStatus.CANCELLED)
+    store.release_job(job.id, again)
+    assert store.claim_job(job.id, lease_s=60) is None
+
+
+
+def test_touch_stale_finds_active_unleased_idle_jobs_once(store):
+    idle = store.create(_job())
+    leased = store.create(_job())
+    store.claim_job(leased.id, lease_s=60)
+    done = store.create(_job())
+    store.transition(done.id, from_statuses=[JobStatus.QUEUED], to_status=JobStatus.CANCELLED)
+    assert store.touch_stale(idle_s=3600, lease_s=60) == []  # everything is fresh
+    time.sleep(0.05)
+    assert store.touch_stale(idle_s=0.01, lease_s=60) == [idle.id]
+    assert store.touch_stale(idle_s=1, lease_s=60) == []  # touched: not again until idle again

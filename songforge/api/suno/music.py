@@ -86,9 +86,11 @@ def evaluate(runtime: SunoRuntime, task_id: str) -> None:
         if stage is None:
             return
         wanted = ("error",) if stage == "error" else STAGES[: STAGES.index(stage) + 1]
-        for name in wanted:
+        for index, name in enumerate(wanted):
             if runtime.tasks.mark_sent(task_id, name) and task.callback_url:
-                runtime.deliver(task.callback_url, music_callback(runtime.service, task, jobs, name), order_key=task_id)
+                after = wanted[index - 1] if index else None  # sent by this or another process
+                runtime.deliver(task.callback_url, music_callback(runtime.service, task, jobs, name), order_key=task_id,
+                                stage=name, after=after)
 
 
 def on_job_event(runtime: SunoRuntime, event: JobEvent) -> None:
