@@ -56,7 +56,7 @@ def create_generation(body: Annotated[Any, Body()], request: Request, key: ApiKe
             responses=_errors(400, 401, 404, 429, 500))
 def get_generation(
     request: Request, key: ApiKey,
-    generation_id: Annotated[str | None, Query(description="The id from POST /v2/generate/audio.")] = None,
+    generation_id: Annotated[str, Query(min_length=1, description="The id from POST /v2/generate/audio.")],
 ) -> dict[str, Any]:
     """``queued``, ``generating``, ``completed`` (with ``audio_file.url``) or ``error``."""
     if not generation_id:
