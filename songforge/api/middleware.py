@@ -3,8 +3,6 @@
 A declared ``Content-Length`` over the limit is answered 413 at once, without reading a byte; a
 body without one (chunked) is counted as it streams in and cut off with 413 as soon as it passes
 the limit. The 413 is a Starlette ``HTTPException``, so the app renders it in its error envelope.
-A JSON body holding a NUL character (raw, or escaped as ``\\u0000``) is refused the same way with
-400: no prompt, lyric or id may carry one, and some databases cannot store it.
 """
 
 from __future__ import annotations
@@ -18,7 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from songforge.api.errors import error_body
 
-__all__ = ["BodyLimitMiddleware", "BodyTooLarge", "NulInBody"]
+__all__ = ["BodyLimitMiddleware", "BodyTooLarge"]
 
 
 class BodyTooLarge(HTTPException):
@@ -27,24 +25,6 @@ class BodyTooLarge(HTTPException):
     def __init__(self, limit_bytes: int) -> None:
         super().__init__(413, f"the request body is larger than the limit of {limit_bytes} bytes")
         self.limit = f"{limit_bytes} bytes"
-
-
-class NulInBody(HTTPException):
-    """A JSON body with a NUL character (raw or ``\\u0000``): no text field may hold one (HTTP 400)."""
-
-    def __init__(self) -> None:
-        super().__init__(400, "the request body contains a NUL character, which no text field may hold")
-        self.limit = "text without NUL characters"
-
-
-_NUL_ESCAPE = b"\\u0000"
-
-
-def _is_json(scope: Scope) -> bool:
-    for name, value in scope.get("headers", ()):
-        if name == b"content-type":
-            return b"json" in value.lower()
-    return False
 
 
 class BodyLimitMiddleware:
@@ -68,23 +48,18 @@ class BodyLimitMiddleware:
         if declared is not None and declared > self.max_bytes:
             await _send_413(scope, receive, send, self.max_bytes)
             return
-        await self.app(scope, self._counting(receive, check_nul=_is_json(scope)), send)
+        await self.app(scope, self._counting(receive), send)
 
-    def _counting(self, receive: Receive, *, check_nul: bool = False) -> Receive:
+    def _counting(self, receive: Receive) -> Receive:
         received = 0
-        tail = b""  # the end of the previous chunk: an escape may be split between two
 
         async def counted() -> Message:
-            nonlocal received, tail
+            nonlocal received
             message = await receive()
             if message["type"] == "http.request":
-                chunk = message.get("body", b"")
-                received += len(chunk)
+                received += len(message.get("body", b""))
                 if received > self.max_bytes:
                     raise BodyTooLarge(self.max_bytes)
-                if check_nul and (b"\x00" in chunk or _NUL_ESCAPE in tail + chunk):
-                    raise NulInBody()
-                tail = chunk[-5:]
             return message
 
         return counted

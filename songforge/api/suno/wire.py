@@ -121,7 +121,7 @@ class _Body(BaseModel):
 # routes accept, so generated clients and schema-based fuzzers send bodies that can succeed.
 def _models_doc(*names: str, default: str | None = None) -> Any:
     """A ``str`` field documented as one of ``names`` (every model when none are given)."""
-    enum = {"enum": list(names or MODELS)}
+    enum: dict[str, Any] = {"enum": list(names or MODELS)}
     return Field(json_schema_extra=enum) if default is None else Field(default=default, json_schema_extra=enum)
 
 
@@ -147,7 +147,7 @@ def _text(max_chars: int) -> dict[str, Any]:
 
 
 # non-custom mode: a prompt (lyrics are written for it); custom mode: style, title and lyrics
-_MODES_DOC = {"anyOf": [
+_MODES_DOC: dict[str, Any] = {"anyOf": [
     {"properties": {"customMode": {"const": False}, "prompt": _text(500)}, "required": ["prompt"]},
     {"properties": {"customMode": {"const": True}, "style": _text(200), "title": _text(80),
                     "prompt": _text(3000)}, "required": ["style", "title", "prompt"]},
