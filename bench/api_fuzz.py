@@ -29,7 +29,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--examples", type=int, default=100, help="generated cases per operation")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:  # jobs may still be writing
         app = create_app(make_settings(Path(tmp), workers=1, allow_private_callbacks=False), generate=scripted_song)
         with TestClient(app):
             started = time.perf_counter()
