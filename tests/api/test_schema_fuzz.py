@@ -16,7 +16,7 @@ from tests.service._helpers import make_settings
 
 pytest.importorskip("schemathesis", reason="schemathesis is a dev dependency (pip install -e '.[dev]')")
 
-EXAMPLES = 6
+EXAMPLES = 8
 # operations that create something and whose schema says enough for generated bodies to pass
 CREATING = {
     ("POST", "/v1/songs"), ("POST", "/v1/lyrics"),
