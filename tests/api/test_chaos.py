@@ -98,7 +98,7 @@ def test_kills_at_random_points_lose_nothing_and_run_nothing_twice(tmp_path):
             views = _wait_all(live.url, ids, timeout_s=240)
             stuck = {k: v["status"] for k, v in views.items() if v["status"] not in TERMINAL}
             assert not stuck, f"round {round_no}: jobs not finished: {stuck}"
-            for job_id, view in views.items():
+            for view in views.values():
                 assert view["status"] in ("succeeded", "failed"), view
                 if view["status"] == "failed":
                     assert view.get("error") and view["error"].get("message"), view
