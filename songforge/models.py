@@ -196,6 +196,9 @@ class SongRequest:
 
 
 def _validate(req: SongRequest) -> None:
+    for name in ("prompt", "lyrics", "title", "negative_prompt"):
+        if "\x00" in (getattr(req, name) or ""):  # no text field may carry one; PostgreSQL cannot store it
+            raise InvalidRequest(f"{name} contains a NUL character", field=name, limit="text without NUL characters")
     prompt = req.prompt.strip()
     lyrics = (req.lyrics or "").strip()
     if not prompt and not lyrics and req.reference is None:

@@ -26,7 +26,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from songforge.errors import HttpError, SongforgeError
+from songforge.errors import HttpError, InvalidRequest, SongforgeError
 
 if TYPE_CHECKING:
     from songforge.service.callbacks import Renderer
@@ -73,6 +73,8 @@ def as_songforge_error(exc: BaseException) -> SongforgeError:
         return validation_error(exc)
     if isinstance(exc, StarletteHTTPException):
         return HttpError(str(exc.detail), http_status=exc.status_code, limit=getattr(exc, "limit", None))
+    if isinstance(exc, RecursionError):  # json.loads of a body nested thousands of levels deep
+        return InvalidRequest("the request body is nested too deeply to read", limit="JSON nested less deeply")
     return HttpError("an internal error occurred", http_status=500)
 
 
@@ -87,7 +89,8 @@ def route_class(render_error: ErrorRenderer) -> type[APIRoute]:
                 try:
                     return await handler(request)
                 except Exception as exc:
-                    if not isinstance(exc, (SongforgeError, RequestValidationError, StarletteHTTPException)):
+                    if not isinstance(exc, (SongforgeError, RequestValidationError, StarletteHTTPException,
+                                            RecursionError)):
                         log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
                     return render_error(request, as_songforge_error(exc))
 

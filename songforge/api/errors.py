@@ -94,6 +94,11 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
+    from songforge.api.dialect import as_songforge_error
+
+    known = as_songforge_error(exc)
+    if known.http_status < 500:  # a failure of the input found late (a body nested too deeply)
+        return _dialect_response(request, exc) or error_response(known)
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return _dialect_response(request, exc) or JSONResponse(error_body("internal_error", "an internal error occurred"), status_code=500)
 

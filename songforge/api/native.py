@@ -49,7 +49,10 @@ class SongCreate(BaseModel):
     """What to make. Give a prompt, lyrics, or both; everything else has a default."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"prompt": "upbeat synth-pop about a summer night drive", "duration_s": 60, "format": "mp3"}]})
+        {"prompt": "upbeat synth-pop about a summer night drive", "duration_s": 60, "format": "mp3"}],
+        # what validation checks: a prompt or lyrics with some text (and no NUL character)
+        "anyOf": [{"required": [name], "properties": {name: {"type": "string", "pattern": "^[^\\x00]*\\S[^\\x00]*$"}}}
+                  for name in ("prompt", "lyrics")]})
 
     prompt: str = Field("", max_length=PROMPT_MAX_CHARS, description="Style, mood, instruments, tempo or theme.")
     lyrics: str | None = Field(None, max_length=LYRICS_MAX_CHARS,

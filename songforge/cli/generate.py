@@ -83,10 +83,19 @@ def _read_lyrics(source: str | None) -> str | None:
         return None
     if source == "-":
         return sys.stdin.read()
-    path = Path(source)
-    if not path.is_file():
-        raise InvalidRequest(f"lyrics file {source} does not exist", field="lyrics", limit="an existing file")
-    return path.read_text(encoding="utf-8")
+    # open() rather than is_file(): a pipe (``--lyrics <(...)``, /dev/stdin, a FIFO) is readable
+    # but not a regular file, and it can be read only once
+    try:
+        with open(source, encoding="utf-8") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        raise InvalidRequest(f"lyrics file {source} does not exist", field="lyrics", limit="an existing file") from None
+    except IsADirectoryError:
+        raise InvalidRequest(f"lyrics file {source} is a directory", field="lyrics", limit="a readable file") from None
+    except PermissionError:
+        raise InvalidRequest(f"lyrics file {source} is not readable", field="lyrics", limit="a readable file") from None
+    except UnicodeDecodeError:
+        raise InvalidRequest(f"lyrics file {source} is not UTF-8 text", field="lyrics", limit="UTF-8 text") from None
 
 
 def _format_from_suffix(path: Path) -> str:

@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from songforge.engine.instruments import Instrument, find_instruments
+from songforge.engine.reading import gloss_chinese, read_voice, tempo_cues, tempo_verdict
 from songforge.engine.score import PITCH_CLASSES
 from songforge.engine.styles import Style, all_styles, load_style, style_names
 from songforge.errors import MissingDependency
@@ -60,6 +61,8 @@ class SongPlan:
     style_weight : 0-1, how strictly the genre preset is followed.
     weirdness : 0-1, how adventurous harmony, melody and form get.
     title : a song title.
+    reasons : short notes on what in the prompt decided the plan, each quoting the words, e.g.
+        ``"instrumental: 'there are no voices'"``, ``"tempo: 'relaxing' -> slow"``.
     """
 
     prompt: str
@@ -83,6 +86,7 @@ class SongPlan:
     style_weight: float = 0.5
     weirdness: float = 0.5
     title: str = ""
+    reasons: tuple[str, ...] = ()
 
     @property
     def pulse_quarters(self) -> float:
@@ -109,14 +113,18 @@ MOODS = ("happy", "sad", "dark", "calm", "energetic", "romantic", "epic", "dream
 _MOOD_WORDS: dict[str, tuple[str, ...]] = {
     "happy": ("happy", "joyful", "joy", "joyous", "cheerful", "bright", "upbeat", "uplifting",
               "sunny", "fun", "playful", "optimistic", "feel-good", "feel good", "celebratory",
-              "celebration", "carefree", "summer", "summery", "festive", "hopeful", "positive"),
+              "celebration", "carefree", "summer", "summery", "festive", "hopeful", "positive",
+              "happily", "joyfully", "cheerfully", "playfully", "jubilant", "lively", "spring",
+              "springtime"),
     "sad": ("sad", "sadness", "melancholic", "melancholy", "sorrow", "sorrowful", "heartbreak",
             "heartbroken", "broken heart", "lonely", "loneliness", "tearful", "tears", "crying",
             "grief", "grieving", "somber", "sombre", "mournful", "bittersweet", "regret",
-            "longing", "goodbye", "farewell", "depressing", "depressed", "blue"),
+            "longing", "goodbye", "farewell", "depressing", "depressed", "blue", "lonesome",
+            "weary", "mournful", "forlorn", "sorrow", "homesick", "sadly", "mournfully",
+            "sorrowfully", "tearfully"),
     "dark": ("dark", "ominous", "sinister", "haunting", "haunted", "gloomy", "eerie", "creepy",
              "brooding", "menacing", "spooky", "mysterious", "tense", "suspense", "suspenseful",
-             "horror", "gothic", "noir", "shadowy"),
+             "horror", "gothic", "noir", "shadowy", "moody", "thriller", "dread"),
     "calm": ("calm", "chill", "chilled", "chillout", "relaxed", "relaxing", "peaceful", "mellow",
              "gentle", "soothing", "serene", "laid-back", "laid back", "quiet", "soft", "tranquil",
              "lazy", "sleepy", "meditative", "meditation", "cozy", "cosy", "warm", "sunday morning"),
@@ -124,14 +132,15 @@ _MOOD_WORDS: dict[str, tuple[str, ...]] = {
                   "hype", "hyped", "pumping", "explosive", "party", "workout", "exciting",
                   "adrenaline", "bouncy", "danceable", "banger", "loud"),
     "romantic": ("romantic", "romance", "love", "in love", "tender", "sensual", "intimate",
-                 "sweet", "passionate", "passion", "valentine", "sexy", "wedding"),
+                 "sweet", "passionate", "passion", "valentine", "sexy", "wedding", "tenderly",
+                 "lovingly"),
     "epic": ("epic", "heroic", "triumphant", "majestic", "grand", "anthemic", "anthem", "glorious",
              "victory", "battle", "adventure", "legendary", "soaring"),
     "dreamy": ("dreamy", "dream", "ethereal", "floating", "atmospheric", "hazy", "spacey",
                "spacy", "nostalgic", "nostalgia", "wistful", "magical", "whimsical", "night sky",
                "starry", "underwater"),
     "angry": ("angry", "anger", "aggressive", "furious", "rage", "brutal", "fierce", "violent",
-              "rebellious", "hateful", "savage"),
+              "rebellious", "hateful", "savage", "angrily", "furiously"),
 }
 
 # mood -> (mode preference, energy change)
@@ -193,8 +202,8 @@ _ROLE_FALLBACK = {
     "arp": (46, 8, 11, 81, 24),
     "counter": (48, 42, 60, 71),
 }
-_VOCAL_WORDS = ("vocals", "vocal", "vox", "voice", "singing", "singer", "singers", "lyrics",
-                "vocalist", "vocalists", "sung", "words")
+_VOCAL_WORDS = ("vocals", "vocal", "vox", "voice", "voices", "singing", "singer", "singers", "lyrics",
+                "vocalist", "vocalists", "sung", "words", "rap", "rapping", "humming")
 _NEGATORS = ("no", "without", "not", "avoid", "minus", "excluding", "except", "exclude", "sans",
              "lose the", "skip the", "nothing like", "no more")
 _CLAUSE_END = r"[.,;:!?()\n]|\b(?:but|with|yet|though|just|only|featuring|feat|plus|instead)\b"
@@ -301,10 +310,16 @@ def _negated_span(text: str, start: int) -> int:
     for k, piece in enumerate(items):
         item = piece.group(0).strip(" &/")
         item = re.sub(r"^(?:and|or|nor)\s+", "", item.strip(), flags=re.IGNORECASE)
-        if k > 0 and not _has_target(item):
+        if k > 0 and (not _has_target(item) or _starts_new_item(piece.group(0))):
             break
         end = start + piece.end()
     return end
+
+
+def _starts_new_item(piece: str) -> bool:
+    """"... and a female voice", "... and some strings": an ``and`` before an article starts a
+    new, wanted item rather than continuing the negated list ("no drums and bass")."""
+    return bool(re.match(r"\s*and\s+(?:a|an|some|lots|plenty|one|two)\b", piece, re.IGNORECASE))
 
 
 def _split_negations(prompt: str) -> tuple[str, str]:
@@ -382,6 +397,14 @@ def _choose_genre(text: str, fallback_text: str, *, exclude: set[str]) -> str:
     return detect_genre(text, exclude=exclude) or _nearest_genre(fallback_text, exclude=exclude)
 
 
+def _genre_with_reason(text: str, fallback_text: str, *, exclude: set[str]) -> tuple[str, str]:
+    named = detect_genre(text, exclude=exclude)
+    if named:
+        return named, f"genre: named -> {named}"
+    genre = _nearest_genre(fallback_text, exclude=exclude)
+    return genre, f"genre: nearest description -> {genre}"
+
+
 # --------------------------------------------------------------------------- mood, mode, energy
 
 
@@ -400,15 +423,39 @@ def _explicit_mode(text: str) -> str | None:
     return m.group(1).lower() if m else None
 
 
-def _mode_from_moods(moods: dict[str, tuple[int, int]]) -> str | None:
-    votes = {"major": 0, "minor": 0}
+# How firmly a mood implies its mode: sad, dark and angry words outweigh a "love" or "sweet".
+_MODE_WEIGHT = {"sad": 2.0, "dark": 2.0, "angry": 2.0, "happy": 1.5, "romantic": 1.0}
+# Words of moods without a mode of their own (epic) that still imply one.
+_MODE_WORDS = {"triumphant": "major", "victorious": "major", "glorious": "major", "heroic": "major",
+               "victory": "major", "tragic": "minor", "menace": "minor"}
+
+
+def _mode_from_moods(moods: dict[str, tuple[int, int]], text: str = "") -> str | None:
+    """Weighted mood votes: ``"major"``, ``"minor"`` or ``None`` on a tie (or no mood with a mode)."""
+    votes = {"major": 0.0, "minor": 0.0}
     for mood, (hits, _) in moods.items():
         pref = _MOOD_EFFECT[mood][0]
         if pref:
-            votes[pref] += hits
+            votes[pref] += hits * _MODE_WEIGHT.get(mood, 1.0)
+    for word in _mode_word_regex().findall(text):
+        votes[_MODE_WORDS[word.lower()]] += 1.5
     if votes["major"] == votes["minor"]:
         return None
     return max(votes, key=votes.__getitem__)
+
+
+@functools.cache
+def _mode_word_regex() -> re.Pattern[str]:
+    return _phrase_regex(_MODE_WORDS)
+
+
+def _mood_words(text: str, mode: str) -> list[str]:
+    """The mood words in ``text`` whose mood implies ``mode`` (for the plan's reasons)."""
+    words = [w.lower() for w in _mode_word_regex().findall(text) if _MODE_WORDS[w.lower()] == mode]
+    for m in _mood_regex().finditer(text):
+        if _MOOD_EFFECT[_mood_of_word()[_norm(m.group(1))]][0] == mode:
+            words.append(m.group(1).lower())
+    return list(dict.fromkeys(words))
 
 
 def _fallback_mood(energy: float, mode: str) -> str:
@@ -439,6 +486,10 @@ def _tempo_words(text: str) -> list[tuple[float | None, float, float]]:
     return [_TEMPO_WORDS[_norm(m.group(1))] for m in _tempo_regex().finditer(text)]
 
 
+def _tempo_class(tempo_bpm: float) -> str:
+    return "slow" if tempo_bpm < 90 else ("medium" if tempo_bpm < 120 else "fast")
+
+
 def _tempo_range(style: Style, meter: tuple[int, int]) -> tuple[float, float, float]:
     """(low, high, scale): the style's felt-tempo range, scaled by 0.75 into a compound meter."""
     compound = meter[1] == 8 and meter[0] % 3 == 0
@@ -449,18 +500,30 @@ def _tempo_range(style: Style, meter: tuple[int, int]) -> tuple[float, float, fl
 
 def _choose_tempo(
     text: str, style: Style, meter: tuple[int, int], *, energy: float, rng: np.random.Generator
-) -> float:
-    """Felt tempo in BPM: an explicit number wins, then tempo words, then a draw from the style."""
+) -> tuple[float, str]:
+    """(felt tempo in BPM, reason): an explicit number wins, then tempo words anywhere in the
+    prompt (strong ones, "slow", "brisk", "at a leisurely pace", before mood words that imply a
+    tempo, "relaxing", "danceable"), then "faster"/"slower", then a draw from the style."""
     u = float(np.clip(0.5 + 0.8 * (energy - style.energy) + rng.normal(0.0, 0.18), 0.0, 1.0))
     explicit = _explicit_tempo(text)
     if explicit is not None:
-        return explicit
+        return explicit, f"tempo: {explicit:g} BPM as asked"
     lo, hi, scale = _tempo_range(style, meter)
     tempo = lo + (hi - lo) * u
+    anchors = {w: a for w, (a, _, _) in _TEMPO_WORDS.items() if a is not None}
+    cue = tempo_verdict(tempo_cues(text, anchors))
+    reason = f"tempo: {style.name}'s range"
+    if cue is not None:
+        tempo = cue.anchor_bpm * scale
     for anchor, factor, _ in _tempo_words(text):
-        tempo = anchor * scale if anchor is not None else tempo * factor
-    tempo = float(np.clip(tempo, lo * 0.7, hi * 1.3))
-    return float(np.clip(round(tempo), _TEMPO_MIN_BPM, _TEMPO_MAX_BPM))
+        if anchor is None:
+            tempo *= factor
+    if cue is None or not cue.strong:  # a tempo said in words may leave the genre's range
+        tempo = float(np.clip(tempo, lo * 0.7, hi * 1.3))
+    tempo = float(np.clip(round(tempo), _TEMPO_MIN_BPM, _TEMPO_MAX_BPM))
+    if cue is not None:
+        reason = f"tempo: '{cue.phrase.lower()}' -> {_tempo_class(tempo)}"
+    return tempo, reason
 
 
 # --------------------------------------------------------------------------- key and meter
@@ -770,15 +833,24 @@ def _choose_mode(
     *,
     unwanted: str | None,
     rng: np.random.Generator,
-) -> str:
-    """Named key's mode, then "minor"/"major" words, then mood votes, then the style's odds."""
+) -> tuple[str, str]:
+    """(mode, reason): the named key's mode, then "minor"/"major" words, then mood votes
+    (sad/dark/angry words weigh more than happy, happy more than romantic), then the style's odds."""
     draw = rng.random()
-    mode = key_mode or _explicit_mode(text) or _mode_from_moods(moods)
-    if mode:
-        return mode
+    if key_mode:
+        return key_mode, f"mode: the key named -> {key_mode}"
+    explicit = _explicit_mode(text)
+    if explicit:
+        return explicit, f"mode: '{explicit}' -> {explicit}"
+    voted = _mode_from_moods(moods, text)
+    if voted:
+        words = ", ".join(f"'{w}'" for w in _mood_words(text, voted)[:3])
+        return voted, f"mode: {words} -> {voted}"
     if unwanted:  # "not minor", negative_prompt="major"
-        return "major" if unwanted == "minor" else "minor"
-    return "minor" if draw < style.minor_probability else "major"
+        mode = "major" if unwanted == "minor" else "minor"
+        return mode, f"mode: not '{unwanted}' -> {mode}"
+    mode = "minor" if draw < style.minor_probability else "major"
+    return mode, f"mode: {style.name}'s odds -> {mode}"
 
 
 def _energy(style: Style, moods: dict[str, tuple[int, int]], text: str) -> float:
@@ -816,26 +888,35 @@ def plan_song(request: SongRequest, *, seed: int) -> SongPlan:
     """
     rng = np.random.default_rng(seed)
     prompt = request.prompt or ""
-    text, negated = _split_negations(prompt)
-    negated = " , ".join([negated, request.negative_prompt or ""])
+    read = gloss_chinese(prompt)  # Chinese phrases -> English words; English is unchanged
+    text, negated = _split_negations(read)
+    negated = " , ".join([negated, gloss_chinese(request.negative_prompt or "")])
     ex = _exclusions(negated)
     about = text if text.strip() else (request.lyrics or "")[:500]
-    genre = _choose_genre(text, about, exclude=set(ex.genres))
+    genre, genre_reason = _genre_with_reason(text, about, exclude=set(ex.genres))
     style = load_style(genre)
     unwanted = set(_mood_counts(negated))
     moods = {m: v for m, v in _mood_counts(text).items() if m not in unwanted}
     tonic, key_mode = _explicit_key(text)
     tonic = int(rng.integers(12)) if tonic is None else tonic
-    mode = _choose_mode(text, key_mode, moods, style, unwanted=_explicit_mode(negated), rng=rng)
+    mode, mode_reason = _choose_mode(text, key_mode, moods, style, unwanted=_explicit_mode(negated), rng=rng)
     energy = _energy(style, moods, text)
     meter = _choose_meter(text, style, weirdness=request.weirdness, rng=rng)
-    tempo = _choose_tempo(text, style, meter, energy=energy, rng=rng)
+    tempo, tempo_reason = _choose_tempo(text, style, meter, energy=energy, rng=rng)
     instruments, requested = _instruments(text, style, ex, style_weight=request.style_weight, rng=rng)
     mood = _top_mood(moods) or _fallback_mood(energy, mode)
     mood = "neutral" if mood in unwanted else mood
-    gender = _gender(request, text, style)
-    asked = re.search(r"\binstrumental\b", text, re.I)
-    instrumental = bool(request.instrumental or ex.vocals or asked)
+    voice = read_voice(
+        text, negated, whole=read, asked_instrumental=request.instrumental,
+        has_lyrics=bool((request.lyrics or "").strip()), n_instruments=len(find_instruments(text)),
+    )
+    gender = request.gender or voice.gender or _gender(request, text, style)
+    excluded_roles = ex.roles - ({"vocal"} if not voice.instrumental else set())
+    named = [m.phrase.lower() for m in find_instruments(text)]
+    reasons = (
+        *voice.reasons, genre_reason, tempo_reason, mode_reason,
+        *([f"instruments: {', '.join(repr(n) for n in dict.fromkeys(named))}"] if named else []),
+    )
     return SongPlan(
         prompt=prompt,
         genre=genre,
@@ -848,16 +929,17 @@ def plan_song(request: SongRequest, *, seed: int) -> SongPlan:
         instruments=instruments,
         requested_programs=requested,
         excluded_programs=tuple(sorted(ex.programs)),
-        excluded_roles=tuple(sorted(ex.roles)),
+        excluded_roles=tuple(sorted(excluded_roles)),
         duration_s=float(request.duration_s or _DEFAULT_DURATION_S),
         seed=int(seed),
-        instrumental=instrumental,
+        instrumental=voice.instrumental,
         gender=gender,
         vocal_range=_vocal_range(gender, tonic),
         swing=_swing(text, style),
         style_weight=request.style_weight,
         weirdness=request.weirdness,
         title=_title(request, text, mood=mood, rng=rng),
+        reasons=reasons,
     )
 
 

@@ -87,3 +87,27 @@ def test_bench_measures_every_stage():
     assert row["audio_s"] >= 10.0 and row["peak_rss_mb"] > 0
     assert 0 < row["render"] + row["mix"] + row["encode"] <= row["total"]
     assert row["first_chunk"] <= row["total"]
+
+
+def test_lyrics_from_process_substitution_and_clear_errors(tmp_path):
+    """``--lyrics <(...)`` hands over /dev/fd/N, a pipe: readable, though not a regular file."""
+    import os
+    import subprocess
+    import sys
+
+    from songforge.cli.generate import _read_lyrics
+    from songforge.errors import InvalidRequest
+
+    script = "import sys; from songforge.cli.generate import _read_lyrics; print(_read_lyrics(sys.argv[1]))"
+    done = subprocess.run(
+        ["bash", "-c", f'"{sys.executable}" -c "{script}" <(printf "[Verse]\\nla la land\\n")'],
+        capture_output=True, text=True, env=os.environ, timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[:2] == ["[Verse]", "la la land"]
+    for path, words in ((tmp_path / "missing.txt", "does not exist"), (tmp_path, "is a directory")):
+        with pytest.raises(InvalidRequest, match=words):
+            _read_lyrics(str(path))
+    (tmp_path / "latin1.txt").write_bytes(b"caf\xe9\n")
+    with pytest.raises(InvalidRequest, match="UTF-8"):
+        _read_lyrics(str(tmp_path / "latin1.txt"))

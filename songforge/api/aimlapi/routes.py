@@ -52,11 +52,18 @@ def create_generation(body: Annotated[Any, Body()], request: Request, key: ApiKe
     return create_view(job)
 
 
+# documented as required (it is); read as optional so a missing id gets AIML's own message
+_GENERATION_ID_DOC = {"parameters": [{
+    "name": "generation_id", "in": "query", "required": True, "description": "The id from POST /v2/generate/audio.",
+    "schema": {"type": "string", "minLength": 1},
+}]}
+
+
 @router.get(PATH, response_model=PollResponse, summary="AI/ML API: status and audio of a generation",
-            responses=_errors(400, 401, 404, 429, 500))
+            responses=_errors(400, 401, 404, 429, 500), openapi_extra=_GENERATION_ID_DOC)
 def get_generation(
     request: Request, key: ApiKey,
-    generation_id: Annotated[str | None, Query(description="The id from POST /v2/generate/audio.")] = None,
+    generation_id: Annotated[str | None, Query(include_in_schema=False)] = None,
 ) -> dict[str, Any]:
     """``queued``, ``generating``, ``completed`` (with ``audio_file.url``) or ``error``."""
     if not generation_id:

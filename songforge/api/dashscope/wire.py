@@ -85,7 +85,12 @@ PROMPT_LIMITS = {
 class FunMusicInput(BaseModel):
     """``input`` of the body; unknown keys (``text``, ``voice``, ``sample_rate`` ...) are ignored."""
 
-    model_config = ConfigDict(extra="ignore")
+    # The OpenAPI says what validation checks below (a non-empty prompt or lyrics of 5+
+    # characters), so generated clients and schema-based fuzzers send bodies that can succeed.
+    model_config = ConfigDict(extra="ignore", json_schema_extra={"anyOf": [
+        {"required": ["prompt"], "properties": {"prompt": {"type": "string", "minLength": 1, "maxLength": 2000}}},
+        {"required": ["lyrics"], "properties": {"lyrics": {"type": "string", "minLength": 5, "maxLength": 2000}}},
+    ]})
 
     lyrics: StrictStr | None = None
     prompt: StrictStr | None = None

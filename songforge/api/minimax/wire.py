@@ -22,6 +22,10 @@ SAMPLE_RATES_HZ = (16000, 24000, 32000, 44100)
 BITRATES_BPS = (32000, 64000, 128000, 256000)
 FORMATS = ("mp3", "wav", "pcm", "flac")  # flac: listed by the official CLI only
 SEED_MAX = 1_000_000
+# The models ``rules.MODELS`` knows, documented in the OpenAPI (a test checks the two agree;
+# validation, with MiniMax's own messages, is done by ``rules``).
+TEXT_MODEL_NAMES = ("music-2.6", "music-2.6-free", "music-2.5+", "music-2.5", "music-2.0", "music-1.5",
+                    "music-cover", "music-cover-free", "music-01")
 # server defaults are UNCONFIRMED (API_SPEC 6.2): these are what the official CLI and SDK send
 DEFAULT_SAMPLE_RATE_HZ = 44100
 DEFAULT_BITRATE_BPS = 256000
@@ -45,7 +49,7 @@ class MusicGenerationBody(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    model: str
+    model: str = Field(json_schema_extra={"enum": list(TEXT_MODEL_NAMES)})  # OpenAPI only: see rules
     prompt: str | None = None
     lyrics: str | None = None
     stream: bool = False
@@ -68,7 +72,7 @@ class CoverPreprocessBody(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    model: str
+    model: str = Field(json_schema_extra={"enum": ["music-cover", "music-cover-free"]})
     audio_url: str | None = None
     audio_base64: str | None = None
 

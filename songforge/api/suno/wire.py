@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from songforge.errors import (
     Conflict,
@@ -117,6 +117,21 @@ class _Body(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
+# OpenAPI only (validation, with the vendor's messages, stays in the routes): the values the
+# routes accept, so generated clients and schema-based fuzzers send bodies that can succeed.
+def _models_doc(*names: str, default: str | None = None) -> Any:
+    """A ``str`` field documented as one of ``names`` (every model when none are given)."""
+    enum: dict[str, Any] = {"enum": list(names or MODELS)}
+    return Field(json_schema_extra=enum) if default is None else Field(default=default, json_schema_extra=enum)
+
+
+def _also_required(*names: str) -> Any:
+    """A ``json_schema_extra`` adding ``names`` to the schema's ``required`` list."""
+    def extra(schema: dict[str, Any]) -> None:
+        schema["required"] = [*schema.get("required", []), *names]
+    return extra
+
+
 class _Weights(_Body):
     negativeTags: str | None = None
     vocalGender: str | None = None
@@ -127,12 +142,26 @@ class _Weights(_Body):
     personaModel: str | None = None
 
 
+def _text(max_chars: int) -> dict[str, Any]:
+    return {"type": "string", "minLength": 1, "maxLength": max_chars}
+
+
+# non-custom mode: a prompt (lyrics are written for it); custom mode: style, title and lyrics
+_MODES_DOC: dict[str, Any] = {"anyOf": [
+    {"properties": {"customMode": {"const": False}, "prompt": _text(500)}, "required": ["prompt"]},
+    {"properties": {"customMode": {"const": True}, "style": _text(200), "title": _text(80),
+                    "prompt": _text(3000)}, "required": ["style", "title", "prompt"]},
+]}
+
+
 class GenerateBody(_Weights):
     """``POST /api/v1/generate``."""
 
+    model_config = ConfigDict(extra="allow", json_schema_extra=_MODES_DOC)
+
     customMode: bool
     instrumental: bool
-    model: str
+    model: str = _models_doc()
     callBackUrl: str
     prompt: str | None = None
     style: str | None = None
@@ -144,7 +173,7 @@ class ExtendBody(_Weights):
 
     defaultParamFlag: bool
     audioId: str
-    model: str
+    model: str = _models_doc()
     callBackUrl: str
     prompt: str | None = None
     style: str | None = None
@@ -163,7 +192,7 @@ class UploadExtendBody(_Weights):
 
     uploadUrl: str
     defaultParamFlag: bool
-    model: str
+    model: str = _models_doc()
     callBackUrl: str
     instrumental: bool = False
     prompt: str | None = None
@@ -175,22 +204,26 @@ class UploadExtendBody(_Weights):
 class AddVocalsBody(_Weights):
     """``POST /api/v1/generate/add-vocals``."""
 
+    model_config = ConfigDict(extra="allow", json_schema_extra=_also_required("negativeTags"))
+
     uploadUrl: str
     prompt: str
     title: str
     style: str
     callBackUrl: str
-    model: str = "V4_5PLUS"
+    model: str = _models_doc("V4_5PLUS", "V5", default="V4_5PLUS")
 
 
 class AddInstrumentalBody(_Weights):
     """``POST /api/v1/generate/add-instrumental``."""
 
+    model_config = ConfigDict(extra="allow", json_schema_extra=_also_required("negativeTags"))
+
     uploadUrl: str
     title: str
     tags: str
     callBackUrl: str
-    model: str = "V4_5PLUS"
+    model: str = _models_doc("V4_5PLUS", "V5", default="V4_5PLUS")
 
 
 class ReplaceSectionBody(_Weights):

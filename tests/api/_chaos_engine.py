@@ -1,0 +1,28 @@
+"""The engine of the chaos test: each run to completion is logged (prompt, time) to the file named
+by ``SONGFORGE_CHAOS_LOG``, so a job completed twice can be told from one re-run after a crash.
+
+``SONGFORGE_CHAOS_ENGINE=tiny`` runs the real engine with the tiny preset; the default is the
+fast stand-in sine (with a short random pause, so kills land mid-run) to keep the suite quick.
+Module-level so that a spawned worker process imports it by name.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+
+from tests.service import _fake_engine as fake
+
+
+def chaos_song(request, *, preset="default", on_progress=None, on_chunk=None, reference=None, songwriter=None):
+    if os.environ.get("SONGFORGE_CHAOS_ENGINE") == "tiny":
+        from songforge.engine.song import make_song
+
+        result = make_song(request, preset="tiny", on_progress=on_progress, on_chunk=on_chunk)
+    else:
+        time.sleep(random.uniform(0.05, 0.3))
+        result = fake.sine_song(request, preset=preset, on_progress=on_progress, on_chunk=on_chunk)
+    with open(os.environ["SONGFORGE_CHAOS_LOG"], "a", encoding="utf-8") as log:
+        log.write(f"{request.prompt}\t{time.time():.6f}\n")
+    return result
