@@ -15,7 +15,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from songforge.errors import InvalidRequest
+from songforge.errors import InvalidRequest, MissingDependency
 
 __all__ = [
     "Lyrics",
@@ -339,13 +339,28 @@ def _spell_spoken(word) -> tuple[str, ...]:
 
 def _syllabify_zh(line: str) -> list[Word]:
     words: list[Word] = []
-    for token in re.findall(r"[A-Za-z']+|\S", line):
+    tokens = re.findall(r"[A-Za-z']+|\S", line)
+    han = [t for t in tokens if _script_of(t[0]) == "han"]
+    tones = iter(_sung_tones(line, len(han)) or [_tone_of(t) for t in han])
+    for token in tokens:
         if _script_of(token[0]) == "han":
-            words.append(Word(text=token, syllables=(token,), stresses=(_tone_of(token),)))
+            words.append(Word(text=token, syllables=(token,), stresses=(next(tones),)))
         elif token[0].isascii() and token[0].isalpha():
             n = max(1, len(_vowel_groups(token.lower())))
             words.append(Word(text=token, syllables=spell_syllables(token, n), stresses=(0,) * n))
     return words
+
+
+def _sung_tones(line: str, n_han: int) -> list[int] | None:
+    """The tones the Mandarin voice sings, in context (tone sandhi: ``你好`` -> 2, 3), or ``None``
+    when pypinyin is missing or its characters do not pair up with the line's ``n_han``."""
+    try:
+        from songforge.engine.voice.mandarin import pinyin_of
+
+        tones = [tone for _, _, tone in pinyin_of(line) if tone]
+    except (ImportError, MissingDependency):
+        return None
+    return tones if len(tones) == n_han else None
 
 
 def _tone_of(char: str) -> int:
