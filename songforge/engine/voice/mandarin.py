@@ -294,7 +294,8 @@ def _speak_chinese(run: list[_Token], tts, *, offset: int) -> tuple[np.ndarray, 
     spoken = tts.speak([split_pinyin(t.pinyin) for t in run])
     t0 = offset / SAMPLE_RATE_HZ
     phones = spoken.phones  # sil, (initial, final, #0) per character, sil (no #0 after the last)
-    words, floor = [], phones[0][1] - min(_BORROW_S, phones[0][2] - phones[0][1])
+    words: list[SpokenWord] = []
+    floor = phones[0][1]  # the first initial may take the end of the leading silence
     for k, tok in enumerate(run):
         (ini, a0, a1), (fin, b0, b1), (_, _, c1) = phones[3 * k + 1: 3 * k + 4]
         if ini != "^" and a1 - a0 < _MIN_INITIAL_S:
