@@ -7,7 +7,8 @@ frames within 50 cents, Whisper-base word error rate (CER for Chinese) on the dr
 full mix (transcribed per sung line span, `asr.transcribe_spans`), and the median word-onset error against our timings; plus seconds of vocal compute per
 second of song. Prints a table and per-gender summaries (error rates weighted by reference words).
 For Chinese sheets the "speech" column is the floor: the same lines spoken unsung by the Mandarin
-source (female model voice), Whisper-base CER per line span.
+source in the row's voice (the model's female voice; male: F0 and formants lowered through WORLD),
+Whisper-base CER per line span.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ def _row(genre: str, sheet: str, *, gender: str, language: str, preset: str, see
     planned = [(w.word, w.start_s) for line in song.lines for w in line.words]
     onsets = onset_errors_s(planned, dry["words"])  # type: ignore[arg-type]
     n_ref = sum(len(line.split()) for line in lines) if language == "en" else sum(len(line) for line in lines)
-    floor = _speech_floor(lines) if language == "zh" else float("nan")
+    floor = _speech_floor(lines, gender=gender) if language == "zh" else float("nan")
     return {
         "sheet": f"{language}:{genre}", "gender": gender, "notes": len(notes),
         "cents": pitch.median_abs_cents, "within50": pitch.within_50_share,
@@ -52,11 +53,11 @@ def _row(genre: str, sheet: str, *, gender: str, language: str, preset: str, see
     }
 
 
-def _speech_floor(lines: list[str]) -> float:
+def _speech_floor(lines: list[str], *, gender: str) -> float:
     """Whisper-base CER of the lines spoken (not sung) by the Mandarin source, 0.4 s apart."""
     from songforge.engine.voice.mandarin import speak_mandarin
 
-    spoken = speak_mandarin(lines)
+    spoken = speak_mandarin(lines, gender=gender)
     rate = spoken[0].sample_rate_hz
     gap = np.zeros(int(0.4 * rate), np.float32)
     audio, spans, pos = [gap], [], len(gap)

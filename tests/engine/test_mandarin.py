@@ -157,3 +157,17 @@ def test_chinese_onsets_match_character_by_character():
     planned = [("我", 1.0), ("们", 1.5), ("一", 2.0), ("baby", 3.0)]
     heard = [("我們", 1.1, 1.9), ("一", 2.1, 2.4), ("Baby,", 3.2, 3.5)]
     assert np.allclose(onset_errors_s(planned, heard), [0.1, 0.0, 0.1, 0.2])
+
+
+def test_male_speech_is_the_same_speech_an_octave_lower():
+    from songforge.engine.voice.singer import import_pyworld
+
+    pyworld = import_pyworld()
+    female, male = (mandarin.speak_mandarin(["我们一起走在回家的路上"], gender=g)[0] for g in ("female", "male"))
+    assert len(female.audio) == len(male.audio) and female.words == male.words
+
+    def median_f0(audio: np.ndarray) -> float:
+        f0, _ = pyworld.dio(audio.astype(np.float64), female.sample_rate_hz, f0_floor=60.0)
+        return float(np.median(f0[f0 > 0]))
+
+    assert 0.45 < median_f0(male.audio) / median_f0(female.audio) < 0.65

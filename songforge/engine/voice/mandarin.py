@@ -50,6 +50,8 @@ _RATE_WPM = 110  # slower than espeak's 175: longer, clearer syllables (CER 0.55
 _GAP_S = 0.04  # silence between concatenated phrases
 _MIN_INITIAL_S = 0.03  # an initial shorter than this in the model's durations ...
 _BORROW_S = 0.07  # ... takes up to this much from the break before it
+_MALE_F0_RATIO = 0.55  # ~220 Hz -> ~120 Hz
+_MALE_FORMANT_WARP = 0.85  # as the singer's male profile
 _NASAL_SHARE = 0.3  # the nasal coda's share of a final like "ang"
 _BEND_S = 0.12  # tone gestures last at most this long ...
 _BEND_SHARE = 0.3  # ... and at most this share of the syllable's slot
@@ -219,7 +221,8 @@ def _tokens(line: str) -> list[_Token]:
 # --------------------------------------------------------------------------- speech
 
 
-def speak_mandarin(lines: Sequence[str], *, voice: str = MANDARIN_VOICE) -> list[MandarinLine]:
+def speak_mandarin(lines: Sequence[str], *, voice: str = MANDARIN_VOICE,
+                   gender: str = "female") -> list[MandarinLine]:
     """Speak Chinese lyric lines with the neural voice (:mod:`.fastspeech`) and return phone timings.
 
     Each run of Chinese characters is spoken as one phrase by FastSpeech2 + MelGAN (pinyin with
@@ -231,8 +234,10 @@ def speak_mandarin(lines: Sequence[str], *, voice: str = MANDARIN_VOICE) -> list
     Parameters
     ----------
     lines : lyric lines (Chinese characters, optionally with Latin words).
-    voice : the espeak-ng voice for Latin words' fallback (kept for compatibility; the Chinese
-        voice is the model's female voice, the male profile lowers its formants in the singer).
+    voice : unused (the espeak-ng voice of the old front end; kept for compatibility).
+    gender : ``"female"`` (the model's voice, which the singer re-pitches and, for its male
+        profile, warps itself) or ``"male"``: the speech re-synthesised through WORLD with F0
+        x ``_MALE_F0_RATIO`` and formants x ``_MALE_FORMANT_WARP`` (for spoken output).
 
     Returns
     -------
@@ -247,7 +252,30 @@ def speak_mandarin(lines: Sequence[str], *, voice: str = MANDARIN_VOICE) -> list
     from songforge.engine.voice.fastspeech import mandarin_tts
 
     tts = mandarin_tts()
-    return [_speak_line(line, tts) for line in lines]
+    spoken = [_speak_line(line, tts) for line in lines]
+    return [replace(line, audio=_as_male(line.audio)) for line in spoken] if gender == "male" else spoken
+
+
+def _as_male(audio: np.ndarray | None) -> np.ndarray | None:
+    """The model's female speech (24 kHz) as a male voice: WORLD with F0 and formants lowered."""
+    from songforge.engine.voice.fastspeech import SAMPLE_RATE_HZ
+    from songforge.engine.voice.singer import import_pyworld, warp_formants
+
+    if audio is None or not len(audio):
+        return audio
+    pyworld = import_pyworld()
+    x = audio.astype(np.float64)
+    f0, t = pyworld.dio(x, SAMPLE_RATE_HZ, f0_floor=80.0, f0_ceil=700.0, frame_period=5.0)
+    f0 = pyworld.stonemask(x, f0, t, SAMPLE_RATE_HZ)
+    sp = warp_formants(pyworld.cheaptrick(x, f0, t, SAMPLE_RATE_HZ), _MALE_FORMANT_WARP)
+    ap = pyworld.d4c(x, f0, t, SAMPLE_RATE_HZ)
+    y = pyworld.synthesize(f0 * _MALE_F0_RATIO, np.ascontiguousarray(sp), np.ascontiguousarray(ap),
+                           SAMPLE_RATE_HZ, 5.0)
+    return _fit(y.astype(np.float32), len(audio))
+
+
+def _fit(audio: np.ndarray, n: int) -> np.ndarray:
+    return audio[:n] if len(audio) >= n else np.pad(audio, (0, n - len(audio)))
 
 
 def _runs(tokens: list[_Token]) -> list[list[_Token]]:
