@@ -1,7 +1,9 @@
 """Vocal benchmark: pitch accuracy, intelligibility, timing and speed of sung songs.
 
-Usage: `python bench/vocals.py [--preset default|tiny] [--sheets N] [--genders female,male]`.
-For each lyric sheet of songforge.evalsets (10 English, 3 Chinese) and each gender, makes the song
+Usage: `python bench/vocals.py [--preset default|tiny] [--sheets N] [--genders female,male]
+[--no-english|--no-chinese] [--part k/n --rows rows.jsonl]`; `--report a.jsonl b.jsonl` prints the
+table of parallel parts.
+For each lyric sheet of songforge.evalsets (10 English, 11 Chinese) and each gender, makes the song
 and measures on the dry lead vocal: per-note pitch error (median |cents|), the share of voiced
 frames within 50 cents, Whisper-base word error rate (CER for Chinese) on the dry vocal and on the
 full mix (transcribed per sung line span, `asr.transcribe_spans`), and the median word-onset error against our timings; plus seconds of vocal compute per
@@ -14,6 +16,8 @@ Whisper-base CER per line span.
 from __future__ import annotations
 
 import argparse
+import json
+from pathlib import Path
 
 import numpy as np
 from rich.console import Console
@@ -92,12 +96,29 @@ def main() -> None:
     parser.add_argument("--genders", default="female,male")
     parser.add_argument("--no-chinese", action="store_true")
     parser.add_argument("--no-english", action="store_true")
+    parser.add_argument("--part", default="0/1", help="k/n: run every n-th song from the k-th (parallel runs)")
+    parser.add_argument("--rows", help="append each row as a JSON line to this file")
+    parser.add_argument("--report", nargs="+", help="only print the table of these --rows files")
     args = parser.parse_args()
+    if args.report:
+        rows = [json.loads(line) for path in args.report for line in Path(path).read_text().splitlines()]
+        _print(rows, title=f"vocals: preset {args.preset}", genders=list(dict.fromkeys(r["gender"] for r in rows)))
+        return
     jobs = [] if args.no_english else [(g, s, "en") for g, s in LYRIC_SHEETS_EN[: args.sheets]]
     jobs += [] if args.no_chinese else [(g, s, "zh") for g, s in LYRIC_SHEETS_ZH]
-    rows = [_row(genre, sheet, gender=gender, language=lang, preset=args.preset, seed=20 + i)
-            for gender in args.genders.split(",") for i, (genre, sheet, lang) in enumerate(jobs)]
-    table = Table(title=f"vocals: preset {args.preset}")
+    todo = [(gender, i, job) for gender in args.genders.split(",") for i, job in enumerate(jobs)]
+    k, n = (int(x) for x in args.part.split("/"))
+    rows = []
+    for gender, i, (genre, sheet, lang) in todo[k::n]:
+        rows.append(_row(genre, sheet, gender=gender, language=lang, preset=args.preset, seed=20 + i))
+        if args.rows:
+            with open(args.rows, "a", encoding="utf-8") as out:
+                out.write(json.dumps(rows[-1]) + "\n")
+    _print(rows, title=f"vocals: preset {args.preset}", genders=args.genders.split(","))
+
+
+def _print(rows: list[dict], *, title: str, genders: list[str]) -> None:
+    table = Table(title=title)
     for col in ("sheet", "gender", "notes", "|cents|", "<=50c", "speech", "err dry", "err mix", "metric", "onset ms",
                 "vocal s/s", "song s", "total s"):
         table.add_column(col, justify="right")
@@ -107,7 +128,7 @@ def main() -> None:
                       f"{r['vocal_s_per_s']:.3f}", f"{r['song_s']:.1f}", f"{r['total_s']:.1f}")
     console = Console(width=160)
     console.print(table)
-    for gender in args.genders.split(","):
+    for gender in genders:
         for metric in ("wer", "cer"):
             line = _summary(rows, gender=gender, metric=metric)
             if line:
