@@ -38,7 +38,9 @@ def _festival_or_skip():
 def test_pinyin_with_tone_sandhi_and_latin_words():
     assert mandarin.pinyin_of("你好 baby，绿色2024年") == [
         ("你", "ni2", 2), ("好", "hao3", 3), ("baby", "baby", 0), ("绿", "lv4", 4),
-        ("色", "se4", 4), ("年", "nian2", 2)]
+        ("色", "se4", 4), ("二", "er4", 4), ("零", "ling2", 2), ("二", "er4", 4), ("四", "si4", 4),
+        ("年", "nian2", 2)]
+    assert mandarin.normalize_numbers("打8折，50%的人") == "打八折，百分之五十的人"
     assert mandarin.pinyin_of("我的") == [("我", "wo3", 3), ("的", "de5", 5)]
 
 

