@@ -54,6 +54,7 @@ def _row(genre: str, sheet: str, *, gender: str, language: str, preset: str, see
         "onset_ms": 1000 * float(np.median(onsets)) if onsets else float("nan"), "n_ref": n_ref,
         "vocal_s_per_s": song.timings_s["vocals"] / song.duration_s, "song_s": song.duration_s,
         "total_s": song.timings_s["total"],
+        "reference": "\n".join(lines), "heard_dry": str(dry["transcript"]), "heard_mix": str(mix["transcript"]),
     }
 
 
