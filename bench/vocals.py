@@ -1,16 +1,23 @@
 """Vocal benchmark: pitch accuracy, intelligibility, timing and speed of sung songs.
 
-Usage: `python bench/vocals.py [--preset default|tiny] [--sheets N] [--genders female,male]`.
-For each lyric sheet of songforge.evalsets (10 English, 3 Chinese) and each gender, makes the song
+Usage: `python bench/vocals.py [--preset default|tiny] [--sheets N] [--genders female,male]
+[--no-english|--no-chinese] [--part k/n --rows rows.jsonl]`; `--report a.jsonl b.jsonl` prints the
+table of parallel parts.
+For each lyric sheet of songforge.evalsets (10 English, 11 Chinese) and each gender, makes the song
 and measures on the dry lead vocal: per-note pitch error (median |cents|), the share of voiced
 frames within 50 cents, Whisper-base word error rate (CER for Chinese) on the dry vocal and on the
 full mix (transcribed per sung line span, `asr.transcribe_spans`), and the median word-onset error against our timings; plus seconds of vocal compute per
 second of song. Prints a table and per-gender summaries (error rates weighted by reference words).
+For Chinese sheets the "speech" column is the floor: the same lines spoken unsung by the Mandarin
+source in the row's voice (the model's female voice; male: F0 and formants lowered through WORLD),
+Whisper-base CER per line span.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+from pathlib import Path
 
 import numpy as np
 from rich.console import Console
@@ -39,14 +46,33 @@ def _row(genre: str, sheet: str, *, gender: str, language: str, preset: str, see
     planned = [(w.word, w.start_s) for line in song.lines for w in line.words]
     onsets = onset_errors_s(planned, dry["words"])  # type: ignore[arg-type]
     n_ref = sum(len(line.split()) for line in lines) if language == "en" else sum(len(line) for line in lines)
+    floor = _speech_floor(lines, gender=gender) if language == "zh" else float("nan")
     return {
         "sheet": f"{language}:{genre}", "gender": gender, "notes": len(notes),
         "cents": pitch.median_abs_cents, "within50": pitch.within_50_share,
-        "err_dry": float(dry["error_rate"]), "err_mix": float(mix["error_rate"]), "metric": str(dry["metric"]),
+        "err_speech": floor, "err_dry": float(dry["error_rate"]), "err_mix": float(mix["error_rate"]), "metric": str(dry["metric"]),
         "onset_ms": 1000 * float(np.median(onsets)) if onsets else float("nan"), "n_ref": n_ref,
         "vocal_s_per_s": song.timings_s["vocals"] / song.duration_s, "song_s": song.duration_s,
         "total_s": song.timings_s["total"],
+        "reference": "\n".join(lines), "heard_dry": str(dry["transcript"]), "heard_mix": str(mix["transcript"]),
     }
+
+
+def _speech_floor(lines: list[str], *, gender: str) -> float:
+    """Whisper-base CER of the lines spoken (not sung) by the Mandarin source, 0.4 s apart."""
+    from songforge.engine.voice.mandarin import speak_mandarin
+
+    spoken = speak_mandarin(lines, gender=gender)
+    rate = spoken[0].sample_rate_hz
+    gap = np.zeros(int(0.4 * rate), np.float32)
+    audio, spans, pos = [gap], [], len(gap)
+    for line in spoken:
+        assert line.audio is not None
+        audio.extend([line.audio, gap])
+        spans.append((pos / rate, (pos + len(line.audio)) / rate))
+        pos += len(line.audio) + len(gap)
+    return float(intelligibility(np.concatenate(audio), sample_rate_hz=rate, lyrics=lines, language="zh",
+                                 spans_s=spans)["error_rate"])
 
 
 def _summary(rows: list[dict], *, gender: str, metric: str) -> str:
@@ -56,7 +82,9 @@ def _summary(rows: list[dict], *, gender: str, metric: str) -> str:
     words = sum(r["n_ref"] for r in sel)
     dry = sum(r["err_dry"] * r["n_ref"] for r in sel) / words
     mix = sum(r["err_mix"] * r["n_ref"] for r in sel) / words
-    return (f"{gender} {metric.upper()} over {len(sel)} sheets ({words} ref units): dry {dry:.3f}, mix {mix:.3f}; "
+    floor = sum(r["err_speech"] * r["n_ref"] for r in sel) / words
+    return (f"{gender} {metric.upper()} over {len(sel)} sheets ({words} ref units): dry {dry:.3f}, mix {mix:.3f}"
+            + (f", unsung speech {floor:.3f}; " if metric == "cer" else "; ") +
             f"median |cents| {np.median([r['cents'] for r in sel]):.2f} (worst sheet {max(r['cents'] for r in sel):.2f}), "
             f"within 50 c {min(r['within50'] for r in sel):.3f}..{max(r['within50'] for r in sel):.3f}, "
             f"vocals {np.mean([r['vocal_s_per_s'] for r in sel]):.3f} s/s")
@@ -68,22 +96,40 @@ def main() -> None:
     parser.add_argument("--sheets", type=int, default=len(LYRIC_SHEETS_EN))
     parser.add_argument("--genders", default="female,male")
     parser.add_argument("--no-chinese", action="store_true")
+    parser.add_argument("--no-english", action="store_true")
+    parser.add_argument("--part", default="0/1", help="k/n: run every n-th song from the k-th (parallel runs)")
+    parser.add_argument("--rows", help="append each row as a JSON line to this file")
+    parser.add_argument("--report", nargs="+", help="only print the table of these --rows files")
     args = parser.parse_args()
-    jobs = [(g, s, "en") for g, s in LYRIC_SHEETS_EN[: args.sheets]]
+    if args.report:
+        rows = [json.loads(line) for path in args.report for line in Path(path).read_text().splitlines()]
+        _print(rows, title=f"vocals: preset {args.preset}", genders=list(dict.fromkeys(r["gender"] for r in rows)))
+        return
+    jobs = [] if args.no_english else [(g, s, "en") for g, s in LYRIC_SHEETS_EN[: args.sheets]]
     jobs += [] if args.no_chinese else [(g, s, "zh") for g, s in LYRIC_SHEETS_ZH]
-    rows = [_row(genre, sheet, gender=gender, language=lang, preset=args.preset, seed=20 + i)
-            for gender in args.genders.split(",") for i, (genre, sheet, lang) in enumerate(jobs)]
-    table = Table(title=f"vocals: preset {args.preset}")
-    for col in ("sheet", "gender", "notes", "|cents|", "<=50c", "err dry", "err mix", "metric", "onset ms",
+    todo = [(gender, i, job) for gender in args.genders.split(",") for i, job in enumerate(jobs)]
+    k, n = (int(x) for x in args.part.split("/"))
+    rows = []
+    for gender, i, (genre, sheet, lang) in todo[k::n]:
+        rows.append(_row(genre, sheet, gender=gender, language=lang, preset=args.preset, seed=20 + i))
+        if args.rows:
+            with open(args.rows, "a", encoding="utf-8") as out:
+                out.write(json.dumps(rows[-1]) + "\n")
+    _print(rows, title=f"vocals: preset {args.preset}", genders=args.genders.split(","))
+
+
+def _print(rows: list[dict], *, title: str, genders: list[str]) -> None:
+    table = Table(title=title)
+    for col in ("sheet", "gender", "notes", "|cents|", "<=50c", "speech", "err dry", "err mix", "metric", "onset ms",
                 "vocal s/s", "song s", "total s"):
         table.add_column(col, justify="right")
     for r in rows:
         table.add_row(r["sheet"], r["gender"], str(r["notes"]), f"{r['cents']:.2f}", f"{r['within50']:.3f}",
-                      f"{r['err_dry']:.3f}", f"{r['err_mix']:.3f}", r["metric"], f"{r['onset_ms']:.0f}",
+                      f"{r['err_speech']:.3f}", f"{r['err_dry']:.3f}", f"{r['err_mix']:.3f}", r["metric"], f"{r['onset_ms']:.0f}",
                       f"{r['vocal_s_per_s']:.3f}", f"{r['song_s']:.1f}", f"{r['total_s']:.1f}")
     console = Console(width=160)
     console.print(table)
-    for gender in args.genders.split(","):
+    for gender in genders:
         for metric in ("wer", "cer"):
             line = _summary(rows, gender=gender, metric=metric)
             if line:

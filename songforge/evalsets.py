@@ -189,5 +189,61 @@ LYRIC_SHEETS_ZH: tuple[tuple[str, str], ...] = (
 回家的路上开满了野花
 我唱着歌儿走向那片晚霞
 """),
+    ("rock", """[Verse]
+城市的灯火照亮了长街
+我们在风里大声地告别
+[Chorus]
+不要害怕前面的黑夜
+明天的太阳依然热烈
+"""),
+    ("country", """[Verse]
+爷爷赶着马车走过田野
+麦子黄了等待秋天收获
+[Chorus]
+远方的朋友请你来做客
+喝一杯酒听我唱首老歌
+"""),
+    ("jazz", """[Verse]
+咖啡的香味飘在雨中
+老唱片转着慢慢的梦
+[Chorus]
+你的眼睛像夜晚的星空
+让我想起那年冬天的风
+"""),
+    ("edm", """[Verse]
+跟着音乐一起跳起来
+把烦恼统统都抛开
+[Chorus]
+今夜我们不说再见
+让快乐永远在身边
+"""),
+    ("lofi", """[Verse]
+窗外的雨一直下个不停
+书桌上还有你写的信
+[Chorus]
+时间慢慢走过我的心
+留下一段温柔的回忆
+"""),
+    ("reggae", """[Verse]
+海边的椰子树轻轻摇摆
+阳光洒在蓝色的大海
+[Chorus]
+放下手机出来晒晒太阳
+生活其实可以很简单
+"""),
+    ("soul", """[Verse]
+深夜的电话没有人接
+我一个人走在十字路口
+[Chorus]
+如果你还记得我的名字
+请在春天回来找我
+"""),
+    ("punk", """[Verse]
+我们不想听大人的话
+背上吉他离开了老家
+[Chorus]
+年轻就要勇敢地出发
+哪怕跌倒也不会害怕
+"""),
 )
-"""Three Chinese lyric sheets (genre, sheet), 100+ characters in all."""
+"""Eleven Chinese lyric sheets (genre, sheet), 450+ characters in all."""

@@ -37,6 +37,7 @@ __all__ = [
     "word_error_rate",
     "character_error_rate",
     "normalize_english",
+    "join_compounds",
     "normalize_chinese",
     "WHISPER_RATE_HZ",
 ]
@@ -306,7 +307,12 @@ def _number_words(n: int) -> str:
 
 
 def _spell_number(match: re.Match) -> str:
-    digits = match.group(0).replace(",", "")
+    return _spell_digits(match.group(0))
+
+
+def _spell_digits(text: str) -> str:
+    """``"1,984"`` -> ``"nineteen eighty four"`` (see :func:`normalize_english`)."""
+    digits = text.replace(",", "")
     if len(digits) > 9:
         return " ".join(_ONES[int(d)] for d in digits)
     n = int(digits)
@@ -315,11 +321,31 @@ def _spell_number(match: re.Match) -> str:
     return _number_words(n)
 
 
+_ORDINALS = {"one": "first", "two": "second", "three": "third", "five": "fifth",
+             "eight": "eighth", "nine": "ninth", "twelve": "twelfth"}
+
+
+def _spell_suffixed(match: re.Match) -> str:
+    """A number with a suffix as Whisper or a lyricist may write it: ``21st`` -> twenty first,
+    ``1980s`` -> nineteen eighties, ``49er`` -> forty niner."""
+    words = _spell_digits(match.group(1)).split()
+    last, suffix = words[-1], match.group(2)
+    if suffix in ("st", "nd", "rd", "th"):
+        last = _ORDINALS.get(last) or (last[:-1] + "ieth" if last.endswith("y") else last + "th")
+    elif suffix == "s":
+        last = last[:-1] + "ies" if last.endswith("y") else last + "s"
+    else:  # er, ers
+        last += ("r" if last.endswith("e") else "er") + ("s" if suffix == "ers" else "")
+    return " ".join(words[:-1] + [last])
+
+
 def normalize_english(text: str) -> str:
-    """Lower case, accents folded, digits spelled out, apostrophes dropped, other punctuation
-    turned into spaces (``"Don't stop, it's 21!"`` -> ``"dont stop its twenty one"``)."""
+    """Lower case, accents folded, digits spelled out (with their suffixes: ``21st``, ``80s``,
+    ``49er``), apostrophes dropped, other punctuation (hyphens too) turned into spaces
+    (``"Don't stop, it's 21!"`` -> ``"dont stop its twenty one"``)."""
     text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
     text = text.replace("&", " and ").replace("%", " percent ")
+    text = re.sub(r"(?<![\d,])(\d[\d,]*\d|\d)(st|nd|rd|th|s|ers|er)\b", _spell_suffixed, text)
     text = re.sub(r"\d[\d,]*\d|\d", _spell_number, text)
     text = re.sub(r"'", "", text)
     text = re.sub(r"[^a-z ]+", " ", text)
@@ -373,7 +399,33 @@ def word_error_rate(reference: str, hypothesis: str) -> float:
     An empty reference gives 0.0 for an empty hypothesis, else 1.0.
     """
     ref, hyp = normalize_english(reference), normalize_english(hypothesis)
-    return _error_rate(ref.split(), hyp.split())
+    return _error_rate(ref.split(), join_compounds(ref.split(), hyp.split()))
+
+
+def join_compounds(reference: Sequence[str], hypothesis: Sequence[str]) -> list[str]:
+    """``hypothesis`` tokens re-spaced like ``reference``'s compounds, so spelling is not scored.
+
+    Two hypothesis words that spell one reference word are joined (``sun shine`` ->
+    ``sunshine``), and a hypothesis word that spells two consecutive reference words is split
+    (``everyday`` -> ``every day``).
+
+    >>> join_compounds(["sunshine", "every", "day"], ["sun", "shine", "everyday"])
+    ['sunshine', 'every', 'day']
+    """
+    words = set(reference)
+    pairs = {a + b: (a, b) for a, b in zip(reference, reference[1:], strict=False)}
+    out: list[str] = []
+    k = 0
+    while k < len(hypothesis):
+        word = hypothesis[k]
+        joined = word + hypothesis[k + 1] if k + 1 < len(hypothesis) else ""
+        if joined in words and word not in words:
+            out.append(joined)
+            k += 2
+            continue
+        out.extend(pairs[word] if word in pairs and word not in words else (word,))
+        k += 1
+    return out
 
 
 def character_error_rate(reference: str, hypothesis: str) -> float:

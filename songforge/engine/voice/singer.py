@@ -263,7 +263,7 @@ def _speech_key(line: SungLine) -> tuple[bool, str]:
 
 
 def _speak_texts(keys: list[tuple[bool, str]]) -> list[SpokenLine]:
-    """Chinese texts through espeak-ng (``mandarin.py``), the rest through one Festival batch;
+    """Chinese texts through the Mandarin voice (``mandarin.py``), the rest through one Festival batch;
     results in input order."""
     texts = [text for zh, text in keys if not zh]
     han = [text for zh, text in keys if zh]
@@ -625,6 +625,11 @@ def _warp_frames(sp: np.ndarray, ap: np.ndarray, f0: np.ndarray, pos: np.ndarray
     ap_out = ap[i0] * (1 - w) + ap[i1] * w
     voiced = (f0[np.rint(pos).astype(int)] > 0)
     return sp_out, ap_out, voiced
+
+
+def warp_formants(sp: np.ndarray, warp: float) -> np.ndarray:
+    """Public name of :func:`_warp_formants` (used by the Mandarin male speech)."""
+    return _warp_formants(sp, warp)
 
 
 def _warp_formants(sp: np.ndarray, warp: float) -> np.ndarray:
