@@ -36,6 +36,7 @@ __all__ = [
     "render_stems",
     "render_stems_iter",
     "render_blocks",
+    "load_soundfont",
     "render_part",
     "release_soundfonts",
     "SYNTH_GAIN",
@@ -242,6 +243,11 @@ def _keep_loaded(path: str) -> None:
             synth.delete()
             raise MissingDependency(f"FluidSynth could not load the SoundFont {path}")
         _KEEPERS[path] = synth
+
+
+def load_soundfont(soundfont: str = DEFAULT_SOUNDFONT) -> None:
+    """Load ``soundfont`` (a name or path) and keep it loaded: what a long-lived worker pays once."""
+    _keep_loaded(_sf_path(soundfont))
 
 
 def release_soundfonts() -> None:

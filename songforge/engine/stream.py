@@ -4,7 +4,7 @@ The one-pass route (:func:`songforge.engine.song.make_song` with ``streamed=Fals
 sings and mixes the whole song before the first byte is encoded. Here:
 
 1. **Everything that needs the whole song is decided first, from the score** (:func:`plan_mix`):
-   the band is rendered once at 8 kHz (a fifth of the full-rate cost) and each stem's level
+   the band is rendered at 16 kHz (2 s of every 6 of a song over 90 s) and each stem's level
    gain, the accompaniment loudness and the vocal's target loudness are measured on it; the
    vocal's contribution to the mix loudness is modelled from the sung notes (constant power
    where anyone sings); the pre-bus trim and the master gain follow. The carve envelope (where
@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import queue
 import secrets
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
     from songforge.engine.compose import VocalLine
     from songforge.engine.plan import SongPlan
     from songforge.engine.song import SongResult
+    from songforge.engine.timings import LineTiming
     from songforge.engine.voice.singer import SungLine, VoiceProfile
     from songforge.models import SongRequest
 
@@ -55,7 +57,9 @@ __all__ = [
     "stream_song", "ANALYSIS_RATE_HZ", "LIMITER_LATENCY_S",
 ]
 
-ANALYSIS_RATE_HZ = 8000
+ANALYSIS_RATE_HZ = 16000
+_WINDOW_S, _WINDOW_EVERY_S = 2.0, 6.0  # the analysis renders 2 s of every 6 ...
+_SAMPLE_ABOVE_S = 90.0  # ... of songs longer than this (shorter ones whole)
 FIRST_BLOCK_S = 1.5
 BLOCK_S = 4.0
 _FRAME_HZ = 100  # the carve envelope's frame rate (as mix._carve_under_vocals)
@@ -63,11 +67,12 @@ _CONSONANT_LEAD_S = 0.15  # a sung note's consonants start up to this much befor
 _RELEASE_S = 0.1
 _PIECE_LEAD_S = 1.0  # a vocal piece starts this long before its section's first note
 _OVERSAMPLE_CONTEXT = 1024  # samples either side of a limiter window for the 4x oversampler
-# the bus and glue compressors and the limiter take this much off the loudness the master gain
-# aims at (mean over 4 songs, sung and instrumental, FluidR3, 30 s: 1.19 dB; spread +-0.25)
-_MASTER_CALIBRATION_DB = 1.2
+# the bus and glue compressors and the limiter take about this much off the loudness the master
+# gain aims at (4 songs of 180 s, pop and rock, sung and instrumental, FluidR3: 0.85-1.35 dB)
+_MASTER_CALIBRATION_DB = 1.0
 _TARGET_LUFS = -14.0
 _CEILING_DBTP = -1.0
+_SENDS_DB = 0.2  # what the reverb and delay returns add to the band's loudness (4 songs: 0.15-0.25)
 _LIMIT_MARGIN_DB = 0.3  # as mix._normalize_and_limit
 _LOOKAHEAD_MS, _HOLD_MS = 8.0, 30.0
 
@@ -160,7 +165,7 @@ def plan_mix(
     soundfont: str, tail_s: float, style_mix: Mapping[str, float] | None = None,
     target_lufs: float = _TARGET_LUFS,
 ) -> MixPlan:
-    """Decide a streamed mix's gains from an 8 kHz render of the band and the sung notes.
+    """Decide a streamed mix's gains from a 16 kHz render of (a third of) the band and the sung notes.
 
     Parameters
     ----------
@@ -180,16 +185,23 @@ def plan_mix(
     options = dict(style_mix or {})
     rate = ANALYSIS_RATE_HZ
     roles = {p.name: p.role for p in band.parts}
-    stems = render_stems(band, sample_rate_hz=rate, soundfont=soundfont, tail_s=tail_s) if band.parts else {}
-    n = next(iter(stems.values())).shape[0] if stems else int(round((band.duration_s + tail_s) * rate))
+    song_frames = int(np.ceil((band.duration_s + tail_s) * _FRAME_HZ)) + 1
+    song_carve = (_carve_envelope(vocal_activity([*sung_spans_s, *harmony_spans_s], n_frames=song_frames))
+                  if sung_spans_s else None)
+    windows = _sample_windows(band.duration_s + tail_s)
+    sampled = _sampled_score(band, windows)
+    sung_spans_s, harmony_spans_s = _sampled_spans(sung_spans_s, windows), _sampled_spans(harmony_spans_s, windows)
+    stems = render_stems(sampled, sample_rate_hz=rate, soundfont=soundfont, tail_s=0.0) if band.parts else {}
+    n = next(iter(stems.values())).shape[0] if stems else int(round(sampled.duration_s * rate))
     n_frames = int(np.ceil(n * _FRAME_HZ / rate)) + 1
     active = vocal_activity([*sung_spans_s, *harmony_spans_s], n_frames=n_frames) if sung_spans_s else None
     carve = _carve_envelope(active) if active is not None else None
-    gains, levelled, wet = _level_stems(stems, roles=roles, carve=carve, options=options, sample_rate_hz=rate)
+    gains, levelled = _level_stems(stems, roles=roles, carve=carve, options=options, sample_rate_hz=rate)
     accomp_lufs = integrated_lufs(levelled, rate) if stems else mx.MIX_LUFS
     accomp_lufs = accomp_lufs if np.isfinite(accomp_lufs) else mx.MIX_LUFS
     vocal_lufs = accomp_lufs + float(options.get("vocal_over_accomp_db", mx._VOCAL_OVER_ACCOMP_DB))
-    power = k_weighted_power(wet, rate) if stems else np.zeros(n, np.float32)
+    power = k_weighted_power(levelled, rate) if stems else np.zeros(n, np.float32)
+    power *= np.float32(10.0 ** (_SENDS_DB / 10.0))
     if sung_spans_s:
         lead = _modelled_vocal_power(sung_spans_s, vocal_lufs + float(options.get("gain_db_vocal", 0.0)), n, rate)
         harmony_lufs = vocal_lufs - mx._HARMONY_BELOW_VOCAL_DB + float(options.get("gain_db_harmony_vocal", 0.0))
@@ -198,19 +210,62 @@ def plan_mix(
     trim_db = mx.MIX_LUFS - mix_lufs if np.isfinite(mix_lufs) else 0.0
     return MixPlan(
         roles=roles, gains_db=gains, vocal_lufs=vocal_lufs, trim_db=trim_db,
-        master_gain_db=target_lufs - mx.MIX_LUFS + _MASTER_CALIBRATION_DB, carve=carve, style_mix=options,
+        master_gain_db=target_lufs - mx.MIX_LUFS + _MASTER_CALIBRATION_DB, carve=song_carve, style_mix=options,
     )
+
+
+def _sample_windows(duration_s: float) -> list[tuple[float, float, float]]:
+    """Where the analysis listens: ``(song_start_s, sampled_start_s, length_s)``: the whole of a
+    short song; of a long one, a window of :data:`_WINDOW_S` every :data:`_WINDOW_EVERY_S` (a
+    third of the song), end to end."""
+    if duration_s <= _SAMPLE_ABOVE_S:
+        return [(0.0, 0.0, duration_s)]
+    windows, t = [], 0.0
+    while t < duration_s:
+        length = min(_WINDOW_S, duration_s - t)
+        windows.append((t, len(windows) * _WINDOW_S, length))
+        t += _WINDOW_EVERY_S
+    return windows
+
+
+def _sampled_score(band: Score, windows: Sequence[tuple[float, float, float]]) -> Score:
+    """The notes sounding in each window, cut to it and laid end to end (one section)."""
+    to_beats = band.seconds_to_beats
+
+    def cut(notes: Sequence[Note]) -> tuple[Note, ...]:
+        out = []
+        for song_s, sampled_s, length_s in windows:
+            lo, hi = to_beats(song_s), to_beats(song_s + length_s)
+            shift = to_beats(sampled_s) - lo
+            out.extend(replace(n, start_beat=max(n.start_beat, lo) + shift,
+                               duration_beats=min(n.end_beat, hi) - max(n.start_beat, lo))
+                       for n in notes if n.end_beat > lo and n.start_beat < hi)
+        return tuple(out)
+
+    length_beats = to_beats(windows[-1][1] + windows[-1][2]) if windows else 0.0
+    section = replace(band.sections[0], start_beat=0.0, length_beats=length_beats, chords=())
+    return replace(band, sections=(section,), parts=tuple(replace(p, notes=cut(p.notes)) for p in band.parts))
+
+
+def _sampled_spans(spans_s: Sequence[tuple[float, float]],
+                   windows: Sequence[tuple[float, float, float]]) -> list[tuple[float, float]]:
+    """``spans_s`` (start_s, end_s) cut to the windows, on the sampled timeline."""
+    out = []
+    for song_s, sampled_s, length_s in windows:
+        for a, b in spans_s:
+            lo, hi = max(a, song_s), min(b, song_s + length_s)
+            if hi > lo:
+                out.append((lo - song_s + sampled_s, hi - song_s + sampled_s))
+    return out
 
 
 def _level_stems(
     stems: Mapping[str, np.ndarray], *, roles: Mapping[str, str], carve: np.ndarray | None,
     options: Mapping[str, float], sample_rate_hz: int,
 ) -> tuple[dict[str, float], np.ndarray]:
-    """Each stem through its carve and insert chain, levelled to its role: (gains dB, levelled
-    sum, levelled sum with the reverb and delay sends)."""
+    """Each stem through its carve and insert chain, levelled to its role: (gains dB, levelled sum)."""
     gains: dict[str, float] = {}
     total: np.ndarray | None = None
-    wet: np.ndarray | None = None
     for name, audio in stems.items():
         role = roles.get(name, mx._FALLBACK_ROLE)
         x = np.ascontiguousarray(audio, dtype=np.float32)
@@ -221,12 +276,8 @@ def _level_stems(
         x = mx._apply(_analysis_chain(role, sample_rate_hz), x, sample_rate_hz)
         gains[name] = mx._level_gain_db(x, role=role, options=options, sample_rate_hz=sample_rate_hz)
         x *= np.float32(mx._gain(gains[name]))
-        total = x.copy() if total is None else total + x
-        x = mx._add_sends(x, role=role, options=options, sample_rate_hz=sample_rate_hz)
-        wet = x if wet is None else wet + x
-    if total is None or wet is None:
-        return gains, np.zeros((0, 2), np.float32), np.zeros((0, 2), np.float32)
-    return gains, total, wet
+        total = x if total is None else total + x
+    return gains, total if total is not None else np.zeros((0, 2), np.float32)
 
 
 def _modelled_vocal_power(spans_s: Sequence[tuple[float, float]], lufs: float, n: int, rate: int) -> np.ndarray:
@@ -551,7 +602,11 @@ def sing_pieces(
     options = {"tempo_bpm": score.tempo_bpm, "sample_rate_hz": sample_rate_hz, "gender": plan.gender,
                "profile": profile, "speech": speech}
     pans = {p.role: p.pan for p in score.parts}
-    for job in _sung_jobs(score, vocal):
+    jobs = _sung_jobs(score, vocal)
+    for k, job in enumerate(jobs):
+        if k == 1:  # Festival speaks the first section alone (it is needed first), then all the rest at once
+            with ThreadPoolExecutor(2) as pool:
+                speech.get([line for later in jobs[1:] for line in (*later.lines, *later.harmony)], pool)
         shift_beats = score.seconds_to_beats(job.start_s)
         start = int(round(job.start_s * sample_rate_hz))
         sung: dict[str, Any] = {}
@@ -593,7 +648,8 @@ class _VocalTrack:
     """Sung pieces as they arrive (from a thread), cut into blocks on the song's timeline."""
 
     def __init__(self, pieces: Iterator[tuple[float, VocalPiece]], *, names: Sequence[str], starts: Sequence[int],
-                 pool: ThreadPoolExecutor) -> None:
+                 pool: ThreadPoolExecutor, stop: threading.Event) -> None:
+        self.stop = stop
         self.names = list(names)
         self.starts = list(starts)  # every piece's start, known from the score
         self.pieces: list[VocalPiece] = []
@@ -607,6 +663,8 @@ class _VocalTrack:
         started = time.perf_counter()
         try:
             for _, piece in pieces:
+                if self.stop.is_set():
+                    return
                 self._queue.put(piece)
             self._queue.put(None)
         except BaseException as exc:  # handed to the mixing thread, which raises it
@@ -634,7 +692,15 @@ class _VocalTrack:
         self.pieces = [p for p in self.pieces if p.end > end]
         return out
 
+    def lines(self) -> list[LineTiming]:
+        """The sung lines with their words, in song seconds."""
+        from songforge.engine.timings import build_line_timings
+
+        return build_line_timings([t for p in self.kept for t in p.line_timings],
+                                  [w for p in self.kept for w in p.word_timings])
+
     def dry(self, n_samples: int) -> np.ndarray:
+        """The lead vocal as sung (panned, before mixing): (n_samples, 2) float32."""
         out = np.zeros((n_samples, 2), np.float32)
         for piece in self.kept:
             m = min(piece.dry.shape[0], n_samples - piece.start)
@@ -650,28 +716,104 @@ def _note_spans_s(score: Score, notes: Sequence[Note]) -> list[tuple[float, floa
     return [(score.beats_to_seconds(n.start_beat), score.beats_to_seconds(n.end_beat)) for n in notes]
 
 
+def _put(items: queue.Queue[Any], item: Any, stop: threading.Event) -> bool:
+    """Put ``item`` when there is room, unless ``stop`` is set first (then ``False``)."""
+    while not stop.is_set():
+        try:
+            items.put(item, timeout=0.1)
+            return True
+        except queue.Full:
+            continue
+    return False
+
+
 def _rendered_blocks(band: Score, ends: list[int], *, soundfont: str, sample_rate_hz: int,
-                     pool: ThreadPoolExecutor) -> tuple[queue.Queue[Any], Future[float]]:
+                     pool: ThreadPoolExecutor, stop: threading.Event) -> tuple[queue.Queue[Any], Future[float]]:
     """Render the band's blocks on ``pool``, two ahead of the mixer; items are blocks, then
-    ``None`` (or the exception that stopped it)."""
+    ``None`` (or the exception that stopped it). Returns the queue and the busy seconds."""
     from songforge.engine.render import render_blocks
 
     blocks: queue.Queue[Any] = queue.Queue(maxsize=2)
 
     def run() -> float:
-        busy = 0.0
+        busy, started = 0.0, time.perf_counter()
         try:
-            started = time.perf_counter()
             for chunk in render_blocks(band, ends, sample_rate_hz=sample_rate_hz, soundfont=soundfont):
                 busy += time.perf_counter() - started
-                blocks.put(chunk)
+                if not _put(blocks, chunk, stop):
+                    return busy
                 started = time.perf_counter()
-            blocks.put(None)
+            _put(blocks, None, stop)
         except BaseException as exc:
-            blocks.put(exc)
+            _put(blocks, exc, stop)
         return busy
 
     return blocks, pool.submit(run)
+
+
+@dataclass
+class _Output:
+    """The encoder and what it made: ``on_chunk`` gets every piece as it comes."""
+
+    encoder: Any  # songforge.engine.encode.StreamEncoder
+    clock: Any  # songforge.engine.song.StageClock
+    on_chunk: Callable[[bytes], None] | None
+    master: list[np.ndarray] = field(default_factory=list)
+    encoded: list[bytes] = field(default_factory=list)
+    encode_s: float = 0.0
+
+    def emit(self, audio: np.ndarray, *, tail: np.ndarray | None = None) -> None:
+        """Encode the next master samples (and, with ``tail``, finish the file with it)."""
+        self.master.append(audio)
+        started = time.perf_counter()
+        data = self.encoder.feed(audio)
+        if tail is not None:
+            data += self.encoder.feed(tail) + self.encoder.finish()
+        self.encode_s += time.perf_counter() - started
+        if data:
+            self.encoded.append(data)
+            self.clock.mark("first_chunk")
+            if self.on_chunk:
+                self.on_chunk(data)
+
+
+def _mix_blocks(blocks: queue.Queue[Any], track: _VocalTrack | None, *, mixer: StreamMixer, ends: list[int],
+                out: _Output, tail: np.ndarray, on_progress: Callable[[str, float], None] | None) -> float:
+    """Mix, master and encode the blocks in order; returns the mixing seconds."""
+    from songforge.engine.remake._common import quantize_24bit
+    from songforge.models import Stage
+
+    start, mix_s = 0, 0.0
+    for k, end in enumerate(ends):
+        chunk = blocks.get()
+        if isinstance(chunk, BaseException):
+            raise chunk
+        if chunk is None:
+            raise RuntimeError("the band's renderer stopped early")
+        if track is not None:
+            chunk = {**chunk, **track.block(start, end)}
+        last = k == len(ends) - 1
+        started = time.perf_counter()
+        master = quantize_24bit(mixer.feed(chunk, last=last)) if chunk else np.zeros((end - start, 2), np.float32)
+        mix_s += time.perf_counter() - started
+        if on_progress:
+            on_progress((Stage.ENCODE if last else Stage.MIX).value, 0.05 + 0.95 * end / ends[-1])
+        out.emit(master, tail=tail if last else None)
+        start = end
+    return mix_s
+
+
+def _vocal_track(score: Score, vocal: VocalLine | None, *, plan: SongPlan, seed: int, mix_plan: Future[MixPlan],
+                 pool: ThreadPoolExecutor, stop: threading.Event) -> _VocalTrack | None:
+    """Start singing on ``pool`` (``None`` for instrumentals)."""
+    from songforge.engine.song import MASTER_SAMPLE_RATE_HZ as rate
+
+    if vocal is None:
+        return None
+    starts = [int(round(job.start_s * rate)) for job in _sung_jobs(score, vocal)]
+    pieces = sing_pieces(score, vocal, plan=plan, seed=seed, mix_plan=mix_plan.result, sample_rate_hz=rate)
+    names = ["vocals", *(["harmony_vocal"] if vocal.harmony_lines else [])]
+    return _VocalTrack(pieces, names=names, starts=starts, pool=pool, stop=stop)
 
 
 def stream_song(
@@ -703,80 +845,42 @@ def stream_song(
     tail = quantize_24bit(_watermark_tail(rate)) if request.watermark else np.zeros((0, 2), np.float32)
     ends = block_ends(n_samples, sample_rate_hz=rate)
     keep = request.want_stems if keep_stems is None else keep_stems
-    with ThreadPoolExecutor(max_workers=3) as pool:
-        mix_plan: Future[MixPlan] = Future()
-        track = None
-        if vocal is not None:
-            jobs = _sung_jobs(score, vocal)
-            pieces = sing_pieces(score, vocal, plan=plan, seed=seed, mix_plan=mix_plan.result, sample_rate_hz=rate)
-            names = ["vocals", *(["harmony_vocal"] if vocal.harmony_lines else [])]
-            track = _VocalTrack(pieces, names=names, starts=[int(round(j.start_s * rate)) for j in jobs], pool=pool)
+    mix_plan: Future[MixPlan] = Future()
+    stop = threading.Event()
+    with ThreadPoolExecutor(max_workers=2) as pool:  # the singer and the renderer
         try:
+            track = _vocal_track(score, vocal, plan=plan, seed=seed, mix_plan=mix_plan, pool=pool, stop=stop)
+            # the first blocks render at full rate while the gains are decided
+            blocks, rendering = _rendered_blocks(band, ends, soundfont=settings.soundfont, sample_rate_hz=rate,
+                                                 pool=pool, stop=stop)
             levels = clock.run(Stage.RENDER, lambda: plan_mix(
                 band, sung_spans_s=_note_spans_s(score, vocal.notes) if vocal else [],
                 harmony_spans_s=_note_spans_s(score, vocal.harmony_notes) if vocal else [],
                 soundfont=settings.soundfont, tail_s=settings.render_tail_s, style_mix=load_style(plan.genre).mix,
             ), label="analysis")
+            levels = replace(levels, roles={p.name: p.role for p in score.parts})  # the vocals' roles too
+            mix_plan.set_result(levels)
+            mixer = StreamMixer(levels, n_samples=n_samples, sample_rate_hz=rate, keep_stems=keep)
+            out = _Output(StreamEncoder(
+                format=request.format, sample_rate_hz=rate, out_sample_rate_hz=request.sample_rate_hz,
+                channels=request.channels, bitrate_kbps=request.bitrate_kbps,
+                total_frames=n_samples + tail.shape[0], mp3_quality=settings.mp3_quality,
+            ), clock, on_chunk)
+            mix_s = _mix_blocks(blocks, track, mixer=mixer, ends=ends, out=out, tail=tail, on_progress=on_progress)
         except BaseException as exc:
-            mix_plan.set_exception(exc)
+            stop.set()  # the renderer and the singer give up
+            if not mix_plan.done():
+                mix_plan.set_exception(exc)
             raise
-        levels = replace(levels, roles={p.name: p.role for p in score.parts})  # the vocals' roles too
-        mix_plan.set_result(levels)
-        blocks, rendering = _rendered_blocks(band, ends, soundfont=settings.soundfont, sample_rate_hz=rate, pool=pool)
-        mixer = StreamMixer(levels, n_samples=n_samples, sample_rate_hz=rate, keep_stems=keep)
-        encoder = StreamEncoder(
-            format=request.format, sample_rate_hz=rate, out_sample_rate_hz=request.sample_rate_hz,
-            channels=request.channels, bitrate_kbps=request.bitrate_kbps,
-            total_frames=n_samples + tail.shape[0], mp3_quality=settings.mp3_quality,
-        )
-        master, encoded = [], []
-        busy = {"mix": 0.0, "encode": 0.0}
-
-        def emit(audio: np.ndarray, *, last: bool) -> None:
-            started = time.perf_counter()
-            data = encoder.feed(audio) + (encoder.finish() if last else b"")
-            busy["encode"] += time.perf_counter() - started
-            if data:
-                encoded.append(data)
-                clock.mark("first_chunk")
-                if on_chunk:
-                    on_chunk(data)
-
-        start = 0
-        for k, end in enumerate(ends):
-            chunk = blocks.get()
-            if isinstance(chunk, BaseException):
-                raise chunk
-            if chunk is None:
-                raise RuntimeError("the band's renderer stopped early")
-            if track is not None:
-                chunk = {**chunk, **track.block(start, end)}
-            last = k == len(ends) - 1
-            started = time.perf_counter()
-            out = quantize_24bit(mixer.feed(chunk, last=last)) if chunk else np.zeros((end - start, 2), np.float32)
-            busy["mix"] += time.perf_counter() - started
-            if on_progress:
-                on_progress(Stage.MIX.value if k < len(ends) - 1 else Stage.ENCODE.value, 0.05 + 0.95 * end / n_samples)
-            master.append(out)
-            emit(out if tail.shape[0] == 0 or not last else np.concatenate([out, tail]), last=last)
-            start = end
-        render_s = rendering.result()
-    clock.timings_s.update(render=render_s, **busy)
+        clock.timings_s.update(render=rendering.result(), mix=mix_s, encode=out.encode_s)
     if track is not None:
         clock.timings_s["vocals"] = track.busy_s
     clock.total()
-    audio = np.concatenate([*master, tail]) if master else tail
-    lines = None
-    if track is not None:
-        line_timings = [t for p in track.kept for t in p.line_timings]
-        word_timings = [w for p in track.kept for w in p.word_timings]
-        from songforge.engine.timings import build_line_timings
-
-        lines = build_line_timings(line_timings, word_timings)
     return sg.SongResult(
-        request=request, plan=plan, score=score, audio=audio, sample_rate_hz=rate, encoded=b"".join(encoded),
-        media_type=sg.MEDIA_TYPES[AudioFormat.parse(request.format)],
-        stems=mixer.processed_stems() if keep else {}, seed=seed, timings_s=clock.timings_s, lines=lines,
+        request=request, plan=plan, score=score, audio=np.concatenate([*out.master, tail]), sample_rate_hz=rate,
+        encoded=b"".join(out.encoded), media_type=sg.MEDIA_TYPES[AudioFormat.parse(request.format)],
+        stems=mixer.processed_stems() if keep else {}, seed=seed, timings_s=clock.timings_s,
+        lines=track.lines() if track is not None else None,
         dry_vocals=track.dry(n_samples) if track is not None else None, lyrics=lyrics,
     )
 
