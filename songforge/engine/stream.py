@@ -7,7 +7,8 @@ sings and mixes the whole song before the first byte is encoded. Here:
    the band is rendered at 16 kHz (2 s of every 6 of a song over 90 s) and each stem's level
    gain, the accompaniment loudness and the vocal's target loudness are measured on it; the
    vocal's contribution to the mix loudness is modelled from the sung notes (constant power
-   where anyone sings); the pre-bus trim and the master gain follow. The carve envelope (where
+   where anyone sings); the pre-bus trim follows, and the master gain from trying the bus, the
+   glue compressor and the limiter on that analysis mix. The carve envelope (where
    the band makes room for the voice) comes from the sung notes too.
 2. **The vocal is sung section by section** on a second thread (:func:`sing_pieces`), in
    playing order; each sung piece goes through the vocal insert chain, the de-esser and its
