@@ -1,7 +1,8 @@
 """Speed benchmark: `make bench` (or `python bench/speed.py [--duration 30 ...]`).
 
-Prints seconds of compute per second of audio by stage, the time until the first section's
-encoded audio is ready, total wall time and peak RSS, for 30, 60 and 180 s songs.
+Prints seconds of compute per second of audio by stage, the time until the first encoded audio
+is ready, total wall time and peak RSS, for 30, 180 and 480 s songs (``--both``: instrumental
+and sung).
 """
 
 from songforge.cli.app import app

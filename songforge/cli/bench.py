@@ -18,7 +18,8 @@ from rich.table import Table
 
 __all__ = ["bench", "measure_one", "run_bench"]
 
-STAGES = ("plan", "lyrics", "compose", "render", "vocals", "mix", "encode")
+STAGES = ("plan", "lyrics", "compose", "analysis", "render", "vocals", "mix", "encode")
+DEFAULT_DURATIONS_S = [30.0, 180.0, 480.0]
 
 
 def measure_one(
@@ -27,8 +28,12 @@ def measure_one(
     """Make one song in this process and return wall seconds per stage and peak RSS (MB).
 
     A sung song gets lyrics written for the prompt; the songwriter's one-off loading (CMUdict,
-    vocabulary embeddings) is paid before the clock starts, as in a long-lived worker.
+    vocabulary embeddings) and the SoundFont's are paid before the clock starts, as in a
+    long-lived worker (which keeps the SoundFont loaded). Stems are not kept (as when a job does
+    not ask for them).
     """
+    from songforge.engine.presets import get_preset
+    from songforge.engine.render import load_soundfont
     from songforge.engine.song import make_song
     from songforge.models import SongRequest
 
@@ -36,8 +41,9 @@ def measure_one(
         from songforge.engine.songwriter import write_lyrics
 
         write_lyrics(prompt, seed=seed)
+    load_soundfont(get_preset(preset).soundfont)
     request = SongRequest(prompt=prompt, instrumental=not sung, duration_s=duration_s, seed=seed, format=format)
-    result = make_song(request, preset=preset)
+    result = make_song(request, preset=preset, keep_stems=False)
     row = {"duration_s": duration_s, "audio_s": result.duration_s, **result.timings_s}
     row["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     return row
@@ -76,6 +82,7 @@ def bench(
     preset: Annotated[str, typer.Option("--preset", help="default (FluidR3_GM) or tiny.")] = "default",
     format: Annotated[str, typer.Option("--format")] = "mp3",
     sung: Annotated[bool, typer.Option("--sung", help="Sung songs (lyrics written for the prompt).")] = False,
+    both: Annotated[bool, typer.Option("--both", help="Instrumental and sung songs, a table each.")] = False,
     one: Annotated[float | None, typer.Option("--one", hidden=True)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the rows as JSON.")] = False,
 ) -> None:
@@ -84,10 +91,12 @@ def bench(
         row = measure_one(duration_s=one, prompt=prompt, seed=seed, preset=preset, format=format, sung=sung)
         typer.echo(json.dumps(row))
         return
-    rows = run_bench(durations or [30.0, 60.0, 180.0], prompt=prompt, seed=seed, preset=preset, format=format,
-                     sung=sung)
-    if as_json:
-        typer.echo(json.dumps(rows, indent=2))
-        return
-    kind = "sung" if sung else "instrumental"
-    Console(width=160).print(_table(rows, title=f"songforge bench: {kind}, preset {preset}, {format}, prompt {prompt!r}"))
+    for kind_sung in ((False, True) if both else (sung,)):
+        rows = run_bench(durations or DEFAULT_DURATIONS_S, prompt=prompt, seed=seed, preset=preset, format=format,
+                         sung=kind_sung)
+        if as_json:
+            typer.echo(json.dumps(rows, indent=2))
+            continue
+        kind = "sung" if kind_sung else "instrumental"
+        Console(width=180).print(
+            _table(rows, title=f"songforge bench: {kind}, preset {preset}, {format}, prompt {prompt!r}"))

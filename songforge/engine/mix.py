@@ -613,9 +613,14 @@ def _master_chain(
     """25 Hz high-pass (twice: 12 dB/oct), gentle EQ, 2:1 glue compressor; input near -18 LUFS.
 
     Written into ``out`` (may be ``audio``; default: a new array)."""
+    return _apply(_master_board(), audio, sample_rate_hz, out=out)
+
+
+def _master_board() -> Any:  # pedalboard.Pedalboard
+    """The master chain's plugins (see :func:`_master_chain`)."""
     import pedalboard as pb
 
-    board = pb.Pedalboard(
+    return pb.Pedalboard(
         [
             pb.HighpassFilter(cutoff_frequency_hz=25.0),
             pb.HighpassFilter(cutoff_frequency_hz=25.0),
@@ -625,7 +630,6 @@ def _master_chain(
             pb.Compressor(threshold_db=-16.0, ratio=2.0, attack_ms=30.0, release_ms=250.0),
         ]
     )
-    return _apply(board, audio, sample_rate_hz, out=out)
 
 
 def _normalize_and_limit(

@@ -35,6 +35,8 @@ from songforge.errors import MissingDependency
 __all__ = [
     "render_stems",
     "render_stems_iter",
+    "render_blocks",
+    "load_soundfont",
     "render_part",
     "release_soundfonts",
     "SYNTH_GAIN",
@@ -121,6 +123,32 @@ def render_stems_iter(
             for index, end in bounds:
                 chunks = list(pool.map(lambda r, e=end: r.render_until(e), renderers))
                 yield index, {r.name: c for r, c in zip(renderers, chunks, strict=True)}
+        finally:
+            _close_all(renderers)
+
+
+def render_blocks(
+    score: Score,
+    ends: list[int],
+    *,
+    sample_rate_hz: int = 48000,
+    soundfont: str = DEFAULT_SOUNDFONT,
+    max_workers: int | None = None,
+) -> Iterator[dict[str, np.ndarray]]:
+    """Render consecutive blocks ending at the samples ``ends`` (increasing), for streaming.
+
+    Yields ``{part.name: chunk}`` per block, chunks float32 (n_block_samples, 2); the synths run
+    on across block edges, so the chunks of a part concatenate to :func:`render_stems`' stem
+    (with ``ends[-1]`` its length) exactly.
+    """
+    with ThreadPoolExecutor(_workers(max_workers, len(score.parts))) as pool:
+        renderers = _make_renderers(
+            score, sample_rate_hz=sample_rate_hz, soundfont=soundfont, pool=pool
+        )
+        try:
+            for end in ends:
+                chunks = list(pool.map(lambda r, e=end: r.render_until(e), renderers))
+                yield {r.name: c for r, c in zip(renderers, chunks, strict=True)}
         finally:
             _close_all(renderers)
 
@@ -215,6 +243,11 @@ def _keep_loaded(path: str) -> None:
             synth.delete()
             raise MissingDependency(f"FluidSynth could not load the SoundFont {path}")
         _KEEPERS[path] = synth
+
+
+def load_soundfont(soundfont: str = DEFAULT_SOUNDFONT) -> None:
+    """Load ``soundfont`` (a name or path) and keep it loaded: what a long-lived worker pays once."""
+    _keep_loaded(_sf_path(soundfont))
 
 
 def release_soundfonts() -> None:

@@ -36,7 +36,7 @@ __all__ = [
     "SongResult", "make_song", "plan_to_json", "write_exports", "MEDIA_TYPES",
     # the steps of make_song, shared with the songs made from a reference (engine.remake)
     "StageClock", "DryStems", "render_and_sing", "sing_vocal", "pan_mono", "fit_length", "render_band",
-    "mix_song", "encode_sections", "WRITTEN_FORMS", "MASTER_SAMPLE_RATE_HZ",
+    "mix_song", "encode_sections", "WRITTEN_FORMS", "MASTER_SAMPLE_RATE_HZ", "plan_and_compose",
 ]
 
 MASTER_SAMPLE_RATE_HZ = 48000
@@ -146,6 +146,8 @@ def make_song(
     on_chunk: ChunkFn | None = None,
     songwriter: SongwriterOptions | None = None,
     reference: ResolvedReference | None = None,
+    streamed: bool = True,
+    keep_stems: bool = True,
 ) -> SongResult:
     """Make one song for ``request``: sung when it has (or asks for) lyrics, else instrumental.
 
@@ -159,6 +161,11 @@ def make_song(
     songwriter : the operator's songwriter options (an LLM endpoint, the content word list).
     reference : ``request.reference`` with its ids resolved (the pipeline does it); a request
         with a reference is made by :func:`songforge.engine.remake.make_from_reference`.
+    streamed : make it block by block in playing order (:func:`songforge.engine.stream.stream_song`:
+        the first audio comes seconds after the start; ``SongResult.stems`` only with
+        ``keep_stems``); ``False``: the one-pass route (whole-song levelling and mastering).
+    keep_stems : keep the processed stems for ``SongResult.stems`` (streamed songs; a worker that
+        does not store stems passes ``False`` and never holds every stem at once).
 
     Returns
     -------
@@ -168,26 +175,22 @@ def make_song(
     ------
     InvalidRequest / ContentTooLong when the lyrics cannot be sung as asked (never truncated).
     """
-    from songforge.engine.plan import plan_song
     from songforge.engine.presets import get_preset
 
     if request.reference is not None:
         return _from_reference(request, reference, preset=preset, on_progress=on_progress, on_chunk=on_chunk,
                                songwriter=songwriter)
+    if streamed:
+        from songforge.engine.stream import stream_song
+
+        return stream_song(request, preset=preset, on_progress=on_progress, on_chunk=on_chunk, songwriter=songwriter,
+                           keep_stems=keep_stems)
     settings = get_preset(preset)
     seed = request.seed if request.seed is not None else secrets.randbelow(2**32)
     if request.duration_s is None and request.instrumental and settings.default_duration_s:
         request = request.with_(duration_s=float(settings.default_duration_s))
     clock = StageClock(on_progress)
-    first_stage = Stage.COMPOSE if request.instrumental else Stage.LYRICS
-    plan = clock.run(first_stage, lambda: plan_song(request, seed=seed), label="plan")
-    if plan.instrumental:  # the plan decides once: the request, or "instrumental"/"no vocals" in the prompt
-        lyrics, (score, vocal) = None, clock.run(Stage.COMPOSE, lambda: _compose(plan, lyrics=None, duration_s=None))
-    else:
-        lyrics, (score, vocal) = clock.run(
-            Stage.LYRICS, lambda: _lyrics_and_score(request, plan, seed=seed, options=songwriter or SongwriterOptions()),
-            label="lyrics",
-        )
+    plan, lyrics, score, vocal = plan_and_compose(request, seed=seed, clock=clock, songwriter=songwriter)
     dry = render_and_sing(score, vocal, plan=plan, seed=seed, tail_s=settings.render_tail_s,
                                    soundfont=settings.soundfont, clock=clock)
     stems, sung = dry.stems, dry.lines
@@ -219,6 +222,24 @@ def make_song(
         dry_vocals=dry.stems.get("vocals"),
         lyrics=lyrics,
     )
+
+
+def plan_and_compose(
+    request: SongRequest, *, seed: int, clock: StageClock, songwriter: SongwriterOptions | None
+) -> tuple[SongPlan, Lyrics | None, Score, VocalLine | None]:
+    """The plan, the lyric sheet (``None`` for instrumentals), the score and its vocal line."""
+    from songforge.engine.plan import plan_song
+
+    first_stage = Stage.COMPOSE if request.instrumental else Stage.LYRICS
+    plan = clock.run(first_stage, lambda: plan_song(request, seed=seed), label="plan")
+    if plan.instrumental:  # the plan decides once: the request, or "instrumental"/"no vocals" in the prompt
+        score, vocal = clock.run(Stage.COMPOSE, lambda: _compose(plan, lyrics=None, duration_s=None))
+        return plan, None, score, vocal
+    lyrics, (score, vocal) = clock.run(
+        Stage.LYRICS, lambda: _lyrics_and_score(request, plan, seed=seed, options=songwriter or SongwriterOptions()),
+        label="lyrics",
+    )
+    return plan, lyrics, score, vocal
 
 
 def _from_reference(

@@ -106,6 +106,8 @@ def run_in_child(
         extra: dict[str, Any] = {"songwriter": songwriter} if songwriter is not None else {}
         if request.reference is not None:
             extra["reference"] = resolve_reference(request, blobs=blobs)
+        if generate is None and request.reference is None:  # the engine keeps stems only when they are stored
+            extra["keep_stems"] = request.want_stems
         result = (generate or _default_generate())(
             request,
             preset=preset,
