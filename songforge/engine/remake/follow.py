@@ -121,6 +121,8 @@ def _bar_bounds(spans, grid: BeatGrid, *, bar_beats: float, total_bars: int,
                 min_bars: int) -> list[tuple[int, int, str]]:
     """``(start_bar, end_bar, label)`` per analysed section, merged where rounding empties one."""
     out: list[tuple[int, int, str]] = []
+    if len(spans) > 1 and spans[-1].label == "silence":  # the ring-out after the last note: not a section
+        spans = spans[:-1]
     for span in spans:
         end_bar = min(total_bars, round(float(grid.to_beats(span.end_s)) / bar_beats))
         start_bar = out[-1][1] if out else 0
