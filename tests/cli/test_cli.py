@@ -85,7 +85,9 @@ def test_bench_measures_every_stage():
     assert result.exit_code == 0, result.output
     row = json.loads(result.output.strip().splitlines()[-1])
     assert row["audio_s"] >= 10.0 and row["peak_rss_mb"] > 0
-    assert 0 < row["render"] + row["mix"] + row["encode"] <= row["total"]
+    # a streamed song renders, mixes and encodes at once (threads), so each stage fits in the total
+    # but their sum need not
+    assert all(0 < row[stage] <= row["total"] for stage in ("render", "mix", "encode"))
     assert row["first_chunk"] <= row["total"]
 
 

@@ -54,6 +54,8 @@ def test_job_runs_in_a_worker_process_and_stores_assets(make_service):
     assert set(assets["stems"]) == {"lead", "bass"} and service.blobs.exists(assets["midi"])
     assert {"plan", "timings"} <= set(assets)
     assert done.result["seed"] == 5 and done.result["duration_s"] == 0.5
+    # the store changes before the event goes out: wait for the event too
+    wait_until(lambda: any(e.kind == "status" and e.status == S.SUCCEEDED for e in events))
     statuses = [e.status for e in events if e.kind == "status"]
     assert statuses == [S.QUEUED, S.RUNNING, S.FIRST_READY, S.SUCCEEDED]
     chunks = b"".join(e.data for e in events if e.kind == "chunk")
