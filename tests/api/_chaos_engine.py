@@ -1,8 +1,8 @@
 """The engine of the chaos test: each run to completion is logged (prompt, time) to the file named
 by ``SONGFORGE_CHAOS_LOG``, so a job completed twice can be told from one re-run after a crash.
 
-``SONGFORGE_CHAOS_ENGINE=tiny`` runs the real engine with the tiny preset; the default is the
-fast stand-in sine (with a short random pause, so kills land mid-run) to keep the suite quick.
+The real engine runs with the tiny preset (what CI runs); ``SONGFORGE_CHAOS_ENGINE=stub`` uses a
+fast stand-in sine instead (with a short random pause, so kills land mid-run) for a quick look.
 Module-level so that a spawned worker process imports it by name.
 """
 
@@ -16,7 +16,7 @@ from tests.service import _fake_engine as fake
 
 
 def chaos_song(request, *, preset="default", on_progress=None, on_chunk=None, reference=None, songwriter=None):
-    if os.environ.get("SONGFORGE_CHAOS_ENGINE") == "tiny":
+    if os.environ.get("SONGFORGE_CHAOS_ENGINE") != "stub":
         from songforge.engine.song import make_song
 
         result = make_song(request, preset="tiny", on_progress=on_progress, on_chunk=on_chunk)

@@ -3,8 +3,8 @@
 and no job is run twice to completion (a second completion only after a kill that may have lost
 the first one's result).
 
-The stand-in engine keeps this quick; ``SONGFORGE_CHAOS_ENGINE=tiny`` runs the real engine with
-the tiny preset (several minutes).
+The songs are made by the real engine with the tiny preset (several minutes);
+``SONGFORGE_CHAOS_ENGINE=stub`` swaps in a fast stand-in for a quick look.
 """
 
 from __future__ import annotations
