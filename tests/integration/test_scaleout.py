@@ -2,10 +2,10 @@
 PostgreSQL, RabbitMQ, Redis and an S3 server; 60 songs through both APIs while one worker is
 SIGKILLed mid-song and one API process is restarted.
 
-The engine is ``tests.queue._scale_engine:paced_song`` (real WAV audio after
-``SONGFORGE_TEST_SONG_S`` seconds of reported work) so the test stays bounded on a shared CI
-machine; ``SONGFORGE_TEST_CLUSTER_ENGINE=songforge.engine.song:make_song`` runs the real engine
-(tiny preset, 10 s instrumentals; Suno tasks use their own default length).
+The songs are made by the real engine (``tests.queue._scale_engine:real_song``: tiny preset,
+10 s instrumentals; Suno tasks use their own default length), about 1.5 min here;
+``SONGFORGE_TEST_CLUSTER_ENGINE=tests.queue._scale_engine:paced_song`` swaps in a paced sine
+stand-in for a quick look.
 """
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ def test_sixty_songs_two_apis_three_workers_one_killed_one_api_restarted(
 ):
     env = cluster_env(tmp_path, postgres_url=postgres_url, amqp_url=amqp_url, redis_url=redis_url,
                       s3_endpoint=s3_server.endpoint, song_s=1.0)
-    engine = os.environ.get("SONGFORGE_TEST_CLUSTER_ENGINE")
+    engine = os.environ.get("SONGFORGE_TEST_CLUSTER_ENGINE", "tests.queue._scale_engine:real_song")
     native_hooks, suno_hooks = Receiver(), Receiver()
     apis = [Api(env, tmp_path, "api-a"), Api(env, tmp_path, "api-b")]
     workers = [start_worker(env, tmp_path, f"worker-{n}", engine=engine) for n in range(3)]
