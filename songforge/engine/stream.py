@@ -145,7 +145,7 @@ def _analysis_chain(role: str, sample_rate_hz: int) -> Any:  # pedalboard.Pedalb
     """The role's insert chain without the EQ moves the analysis rate cannot hold."""
     import pedalboard as pb
 
-    board = mx.role_chain(role)
+    board: Any = mx.role_chain(role)
     keep = [p for p in board if float(getattr(p, "cutoff_frequency_hz", 0.0)) < 0.45 * sample_rate_hz]
     return pb.Pedalboard(keep)
 
@@ -262,7 +262,8 @@ def _sample_windows(duration_s: float) -> list[tuple[float, float, float]]:
     third of the song), end to end."""
     if duration_s <= _SAMPLE_ABOVE_S:
         return [(0.0, 0.0, duration_s)]
-    windows, t = [], 0.0
+    windows: list[tuple[float, float, float]] = []
+    t = 0.0
     while t < duration_s:
         length = min(_WINDOW_S, duration_s - t)
         windows.append((t, len(windows) * _WINDOW_S, length))
@@ -275,7 +276,7 @@ def _sampled_score(band: Score, windows: Sequence[tuple[float, float, float]]) -
     to_beats = band.seconds_to_beats
 
     def cut(notes: Sequence[Note]) -> tuple[Note, ...]:
-        out = []
+        out: list[Note] = []
         for song_s, sampled_s, length_s in windows:
             lo, hi = to_beats(song_s), to_beats(song_s + length_s)
             shift = to_beats(sampled_s) - lo
@@ -310,7 +311,7 @@ def _level_stems(
     total: np.ndarray | None = None
     for name, audio in stems.items():
         role = roles.get(name, mx._FALLBACK_ROLE)
-        x = np.ascontiguousarray(audio, dtype=np.float32)
+        x: np.ndarray = np.ascontiguousarray(audio, dtype=np.float32)
         board = _carve_board(role)
         if carve is not None and board is not None:
             cut = mx._apply(board, x, sample_rate_hz)
@@ -391,7 +392,7 @@ class _StemChain:
         self.is_vocal = self.role in mx._VOCAL_ROLES  # vocals come levelled and de-essed (sing_pieces)
         self.carve = plan.carve if not self.is_vocal else None
         self.carve_board = _carve_board(self.role) if self.carve is not None else None
-        self.insert = None if self.is_vocal else mx.role_chain(self.role)
+        self.insert: Any = None if self.is_vocal else mx.role_chain(self.role)  # a pedalboard.Pedalboard
         self.gain = np.float32(mx._gain(plan.gains_db.get(name, 0.0)))
         spec = mx.ROLE_MIX.get(self.role, mx.ROLE_MIX[mx._FALLBACK_ROLE])
         room = float(np.clip(plan.style_mix.get("reverb_room", 0.3), 0.0, 1.0))
@@ -648,7 +649,7 @@ def sing_pieces(
     from songforge.engine.voice import SpeechCache, sing
 
     speech = SpeechCache()
-    options = {"tempo_bpm": score.tempo_bpm, "sample_rate_hz": sample_rate_hz, "gender": plan.gender,
+    options: dict[str, Any] = {"tempo_bpm": score.tempo_bpm, "sample_rate_hz": sample_rate_hz, "gender": plan.gender,
                "profile": profile, "speech": speech}
     pans = {p.role: p.pan for p in score.parts}
     jobs = _sung_jobs(score, vocal)
