@@ -28,20 +28,19 @@ def measure_one(
     """Make one song in this process and return wall seconds per stage and peak RSS (MB).
 
     A sung song gets lyrics written for the prompt; the songwriter's one-off loading (CMUdict,
-    vocabulary embeddings) and the SoundFont's are paid before the clock starts, as in a
-    long-lived worker (which keeps the SoundFont loaded). Stems are not kept (as when a job does
-    not ask for them).
+    vocabulary embeddings) and a worker's warm-up (:func:`songforge.engine.warm.warm_up`:
+    imports, the SoundFont) are paid before the clock starts, as in a long-lived worker. Stems
+    are not kept (as when a job does not ask for them).
     """
-    from songforge.engine.presets import get_preset
-    from songforge.engine.render import load_soundfont
     from songforge.engine.song import make_song
+    from songforge.engine.warm import warm_up
     from songforge.models import SongRequest
 
     if sung:
         from songforge.engine.songwriter import write_lyrics
 
         write_lyrics(prompt, seed=seed)
-    load_soundfont(get_preset(preset).soundfont)
+    warm_up(preset)
     request = SongRequest(prompt=prompt, instrumental=not sung, duration_s=duration_s, seed=seed, format=format)
     result = make_song(request, preset=preset, keep_stems=False)
     row = {"duration_s": duration_s, "audio_s": result.duration_s, **result.timings_s}

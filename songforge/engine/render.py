@@ -39,6 +39,7 @@ __all__ = [
     "load_soundfont",
     "render_part",
     "release_soundfonts",
+    "prepare_synths",
     "SYNTH_GAIN",
 ]
 
@@ -251,11 +252,60 @@ def load_soundfont(soundfont: str = DEFAULT_SOUNDFONT) -> None:
 
 
 def release_soundfonts() -> None:
-    """Free the SoundFonts kept loaded between renders (the next render loads them again)."""
+    """Free the SoundFonts kept loaded between renders and the prepared synths (the next render
+    loads them again)."""
     with _KEEPERS_LOCK:
         for synth in _KEEPERS.values():
             synth.delete()
         _KEEPERS.clear()
+        for spares in _SPARES.values():
+            for synth, _ in spares:
+                synth.delete()
+        _SPARES.clear()
+
+
+# (SoundFont path, rate) -> synths made ahead of need, never played: (synth, sfid)
+_SPARES: dict[tuple[str, int], list[tuple[Any, int]]] = {}
+
+
+def prepare_synths(soundfont: str = DEFAULT_SOUNDFONT, *, sample_rate_hz: int = 48000, count: int = 8) -> int:
+    """Make synths ahead of need until ``count`` wait unplayed for ``soundfont`` at ``sample_rate_hz``.
+
+    Loading even a cached SoundFont into a new synth costs 60-90 ms (FluidR3: its presets are
+    parsed again), paid per part before a render's first sample; a worker prepares them when it
+    starts and between jobs (:mod:`songforge.engine.warm`). Only new, never-played synths are
+    kept: a played one keeps traces of its last notes (the first block of its next notes differs),
+    so renders stay byte-identical whichever synth they get. Returns how many were made.
+    """
+    path = _sf_path(soundfont)
+    _keep_loaded(path)
+    made = 0
+    while True:
+        with _KEEPERS_LOCK:
+            if len(_SPARES.get((path, sample_rate_hz), ())) >= count:
+                return made
+        spare = _new_loaded_synth(path, sample_rate_hz)
+        with _KEEPERS_LOCK:
+            _SPARES.setdefault((path, sample_rate_hz), []).append(spare)
+        made += 1
+
+
+def _borrow_synth(path: str, sample_rate_hz: int) -> tuple[Any, int]:
+    """A prepared synth with ``path`` loaded at ``sample_rate_hz``, or a new one: ``(synth, sfid)``."""
+    with _KEEPERS_LOCK:
+        spares = _SPARES.get((path, sample_rate_hz))
+        if spares:
+            return spares.pop()
+    return _new_loaded_synth(path, sample_rate_hz)
+
+
+def _new_loaded_synth(path: str, sample_rate_hz: int) -> tuple[Any, int]:
+    synth = _new_synth(sample_rate_hz)
+    sfid = synth.sfload(path)
+    if sfid < 0:
+        synth.delete()
+        raise MissingDependency(f"FluidSynth could not load the SoundFont {path}")
+    return synth, sfid
 
 
 def _close_all(renderers: list[_PartRenderer]) -> None:
@@ -322,13 +372,13 @@ class _PartRenderer:
 
     @classmethod
     def create(cls, part: Part, *, score: Score, sample_rate_hz: int, path: str) -> _PartRenderer:
-        synth = _new_synth(sample_rate_hz)
+        synth, sfid = _borrow_synth(path, sample_rate_hz)
         try:
-            channel = _select_program(synth, part, path=path)
+            channel = _select_program(synth, part, sfid=sfid)
+            synth.cc(channel, _CC_PAN, _pan_cc(part.pan))
         except BaseException:
             synth.delete()
             raise
-        synth.cc(channel, _CC_PAN, _pan_cc(part.pan))
         events = _note_events(part, score=score, sample_rate_hz=sample_rate_hz)
         gain = float(10.0 ** (part.gain_db / 20.0))
         return cls(part.name, synth, channel, events, gain)
@@ -389,11 +439,8 @@ def _new_synth(sample_rate_hz: int) -> Any:  # fluidsynth.Synth
     return fluidsynth.Synth(gain=SYNTH_GAIN, samplerate=float(sample_rate_hz), **settings)
 
 
-def _select_program(synth: Any, part: Part, *, path: str) -> int:
-    """Load the SoundFont into ``synth`` and select the part's program; returns the MIDI channel."""
-    sfid = synth.sfload(path)
-    if sfid < 0:
-        raise MissingDependency(f"FluidSynth could not load the SoundFont {path}")
+def _select_program(synth: Any, part: Part, *, sfid: int) -> int:
+    """Select the part's program from the SoundFont ``sfid`` loaded in ``synth``; returns the MIDI channel."""
     if part.is_drum:
         channel, bank = _DRUM_CHANNEL, _DRUM_BANK
     else:

@@ -185,8 +185,6 @@ def plan_mix(
     -------
     MixPlan
     """
-    from songforge.engine.render import render_stems
-
     options = dict(style_mix or {})
     rate = ANALYSIS_RATE_HZ
     roles = {p.name: p.role for p in band.parts}
@@ -196,16 +194,16 @@ def plan_mix(
     windows = _sample_windows(band.duration_s + tail_s)
     sampled = _sampled_score(band, windows)
     sung_spans_s, harmony_spans_s = _sampled_spans(sung_spans_s, windows), _sampled_spans(harmony_spans_s, windows)
-    stems = render_stems(sampled, sample_rate_hz=rate, soundfont=soundfont, tail_s=0.0) if band.parts else {}
-    n = next(iter(stems.values())).shape[0] if stems else int(round(sampled.duration_s * rate))
+    n = int(round(sampled.duration_s * rate))
     n_frames = int(np.ceil(n * _FRAME_HZ / rate)) + 1
     active = vocal_activity([*sung_spans_s, *harmony_spans_s], n_frames=n_frames) if sung_spans_s else None
     carve = _carve_envelope(active) if active is not None else None
-    gains, levelled = _level_stems(stems, roles=roles, carve=carve, options=options, sample_rate_hz=rate)
-    accomp_lufs = integrated_lufs(levelled, rate) if stems else mx.MIX_LUFS
+    gains, levelled = _render_and_level(sampled, soundfont=soundfont, carve=carve, options=options, sample_rate_hz=rate)
+    has_band = bool(band.parts)
+    accomp_lufs = integrated_lufs(levelled, rate) if has_band else mx.MIX_LUFS
     accomp_lufs = accomp_lufs if np.isfinite(accomp_lufs) else mx.MIX_LUFS
     vocal_lufs = accomp_lufs + float(options.get("vocal_over_accomp_db", mx._VOCAL_OVER_ACCOMP_DB))
-    power = k_weighted_power(levelled, rate) if stems else np.zeros(n, np.float32)
+    power = k_weighted_power(levelled, rate) if has_band else np.zeros(n, np.float32)
     power *= np.float32(10.0 ** (_SENDS_DB / 10.0))
     voice = np.zeros(n, np.float32)
     if sung_spans_s:
@@ -215,7 +213,7 @@ def plan_mix(
     mix_lufs = loudness_from_power(power + voice, rate)
     trim_db = mx.MIX_LUFS - mix_lufs if np.isfinite(mix_lufs) else 0.0
     loss_db = (_master_loss_db(levelled, voice, trim_db=trim_db, options=options, sample_rate_hz=rate,
-                               target_lufs=target_lufs) if stems else 0.0)
+                               target_lufs=target_lufs) if has_band else 0.0)
     return MixPlan(
         roles=roles, gains_db=gains, vocal_lufs=vocal_lufs, trim_db=trim_db,
         master_gain_db=target_lufs - mx.MIX_LUFS + loss_db + _MASTER_CALIBRATION_DB, carve=song_carve,
@@ -302,25 +300,42 @@ def _sampled_spans(spans_s: Sequence[tuple[float, float]],
     return out
 
 
-def _level_stems(
-    stems: Mapping[str, np.ndarray], *, roles: Mapping[str, str], carve: np.ndarray | None,
-    options: Mapping[str, float], sample_rate_hz: int,
+def _render_and_level(
+    score: Score, *, soundfont: str, carve: np.ndarray | None, options: Mapping[str, float], sample_rate_hz: int,
 ) -> tuple[dict[str, float], np.ndarray]:
-    """Each stem through its carve and insert chain, levelled to its role: (gains dB, levelled sum)."""
+    """Render each part of ``score`` (no tail) and take it through its carve and insert chain,
+    levelled to its role, the parts side by side on the cores (FluidSynth, pedalboard, soxr and
+    scipy's filters release the GIL): (gains dB by part name, levelled sum float32 (n, 2))."""
+    from songforge.engine.render import render_part
+
+    def one(part: Any) -> tuple[str, float, np.ndarray]:  # a songforge.engine.score.Part
+        audio = render_part(part, score=score, sample_rate_hz=sample_rate_hz, soundfont=soundfont, tail_s=0.0)
+        gain_db, levelled = _level_stem(audio, role=part.role, carve=carve, options=options,
+                                        sample_rate_hz=sample_rate_hz)
+        return part.name, gain_db, levelled
+
     gains: dict[str, float] = {}
     total: np.ndarray | None = None
-    for name, audio in stems.items():
-        role = roles.get(name, mx._FALLBACK_ROLE)
-        x: np.ndarray = np.ascontiguousarray(audio, dtype=np.float32)
-        board = _carve_board(role)
-        if carve is not None and board is not None:
-            cut = mx._apply(board, x, sample_rate_hz)
-            x = x + _envelope_at(carve, 0, x.shape[0], sample_rate_hz) * (cut - x)
-        x = mx._apply(_analysis_chain(role, sample_rate_hz), x, sample_rate_hz)
-        gains[name] = mx._level_gain_db(x, role=role, options=options, sample_rate_hz=sample_rate_hz)
-        x *= np.float32(mx._gain(gains[name]))
-        total = x if total is None else total + x
+    with ThreadPoolExecutor(max_workers=mx._MIX_THREADS) as pool:
+        for name, gain_db, levelled in pool.map(one, score.parts):  # summed in score order
+            gains[name] = gain_db
+            total = levelled if total is None else total + levelled
     return gains, total if total is not None else np.zeros((0, 2), np.float32)
+
+
+def _level_stem(
+    audio: np.ndarray, *, role: str, carve: np.ndarray | None, options: Mapping[str, float], sample_rate_hz: int,
+) -> tuple[float, np.ndarray]:
+    """One stem through its carve and insert chain, levelled to its role: (gain dB, levelled stem)."""
+    x: np.ndarray = np.ascontiguousarray(audio, dtype=np.float32)
+    board = _carve_board(role)
+    if carve is not None and board is not None:
+        cut = mx._apply(board, x, sample_rate_hz)
+        x = x + _envelope_at(carve, 0, x.shape[0], sample_rate_hz) * (cut - x)
+    x = mx._apply(_analysis_chain(role, sample_rate_hz), x, sample_rate_hz)
+    gain_db = mx._level_gain_db(x, role=role, options=options, sample_rate_hz=sample_rate_hz)
+    x *= np.float32(mx._gain(gain_db))
+    return gain_db, x
 
 
 def _modelled_vocal_power(spans_s: Sequence[tuple[float, float]], lufs: float, n: int, rate: int) -> np.ndarray:
@@ -361,31 +376,123 @@ def _fresh(board: Any, sample_rate_hz: int) -> None:
 
 
 
-class _Offset:
-    """An array view shifted by ``base``: ``view[a:b]`` reads and writes ``array[a - base:b - base]``
-    (lets the mixer's streamed reverb write at absolute sample positions into a pending buffer)."""
+class _Pending:
+    """Processed audio waiting to be mixed, from absolute sample ``base`` on; a streamed reverb
+    adds its return at absolute positions (``buffer[a:b] += ...``) as it catches up."""
 
-    def __init__(self, owner: _StemChain) -> None:
-        self.owner = owner
+    def __init__(self) -> None:
+        self.audio = np.zeros((0, 2), np.float32)
+        self.base = 0
 
-    def _shift(self, key: slice) -> slice:
-        return slice(key.start - self.owner.base, key.stop - self.owner.base)
+    def append(self, x: np.ndarray) -> None:
+        self.audio = np.concatenate([self.audio, x])
+
+    def take(self, end: int) -> np.ndarray:
+        """The samples up to absolute ``end`` not taken yet."""
+        n = end - self.base
+        out, self.audio = self.audio[:n], self.audio[n:]
+        self.base = end
+        return out
 
     def __getitem__(self, key: slice) -> np.ndarray:
-        return self.owner.pending[self._shift(key)]
+        return self.audio[key.start - self.base : key.stop - self.base]
 
     def __setitem__(self, key: slice, value: np.ndarray) -> None:
-        self.owner.pending[self._shift(key)] = value
+        self.audio[key.start - self.base : key.stop - self.base] = value
+
+
+def _room_size(plan: MixPlan) -> float:
+    """The reverb's room size for the genre (as :func:`songforge.engine.mix._add_sends`)."""
+    return 0.45 + 0.5 * float(np.clip(plan.style_mix.get("reverb_room", 0.3), 0.0, 1.0))
+
+
+def _sends(role: str, plan: MixPlan) -> tuple[float, float]:
+    """The role's reverb and delay send levels (linear gains)."""
+    spec = mx.ROLE_MIX.get(role, mx.ROLE_MIX[mx._FALLBACK_ROLE])
+    return float(plan.style_mix.get(f"reverb_{role}", spec.reverb_send)), float(spec.delay_send)
+
+
+class _Sends:
+    """A reverb (at 16 kHz, :class:`songforge.engine.mix._LowRateReverb`) and a delay with their
+    state kept between blocks; their returns wait in ``out`` until the reverb's has caught up."""
+
+    def __init__(self, *, plan: MixPlan, reverb_send: float, delay_send: float, n_samples: int,
+                 sample_rate_hz: int) -> None:
+        self.rate = sample_rate_hz
+        self.reverb = (mx._LowRateReverb(room=_room_size(plan), send=reverb_send, sample_rate_hz=sample_rate_hz,
+                                         n_out=n_samples) if reverb_send > 0 else None)
+        self.delay = mx._delay(send=delay_send) if delay_send > 0 else None
+        if self.delay is not None:
+            _fresh(self.delay, sample_rate_hz)
+        if self.reverb is not None:
+            _fresh(self.reverb.board, self.reverb.rate)
+        self.out = _Pending()
+        self.fed = 0
+        self.finished = False  # the last block is in: the reverb has returned all it will
+
+    @property
+    def ready(self) -> int:
+        """Samples of the returns fully computed."""
+        if self.reverb is None or self.finished:
+            return self.fed
+        return min(self.fed, self.reverb.filled)
+
+    def feed(self, reverb_in: np.ndarray | None, delay_in: np.ndarray | None, *, n: int, last: bool) -> None:
+        """Feed the next ``n`` samples sent to the reverb and to the delay (``None``: silence)."""
+        silence = np.zeros((n, 2), np.float32)
+        self.out.append(np.array(self.delay.process(silence if delay_in is None else delay_in, self.rate,
+                                                    reset=False), dtype=np.float32)
+                        if self.delay is not None else silence)
+        self.fed += n
+        if self.reverb is not None:
+            self.reverb.feed(silence if reverb_in is None else reverb_in, last=last, out=self.out)  # type: ignore[arg-type]
+        self.finished = last
+
+
+class _SendBus(_Sends):
+    """One reverb and one delay shared by every stem, fed the sum of each stem's send.
+
+    The reverb (JUCE's Freeverb: combs and all-passes, one room and damping for the whole song)
+    and the delay (high-pass, feedback delay) are linear and the same for every stem, so the
+    return of the summed sends is the sum of the stems' returns (to float rounding: ~-100 dB on the
+    return, ~-80 dB under the master's peak after the master gain; ``tests/engine/test_stream.py``)
+    for the cost of one stem's sends instead of seven.
+    """
+
+    def __init__(self, *, plan: MixPlan, n_samples: int, sample_rate_hz: int) -> None:
+        super().__init__(plan=plan, reverb_send=1.0, delay_send=1.0, n_samples=n_samples,
+                         sample_rate_hz=sample_rate_hz)
+
+    def feed_chains(self, chains: Sequence[_StemChain], *, last: bool) -> None:
+        """Add the returns of the chains' last blocks (``chain.dry``, all the same length)."""
+        n = next((c.dry.shape[0] for c in chains if c.dry is not None), 0)
+        self.feed(_weighted_sum([(c.dry, c.reverb_send) for c in chains]),
+                  _weighted_sum([(c.dry, c.delay_send) for c in chains]), n=n, last=last)
+
+
+def _weighted_sum(parts: Sequence[tuple[np.ndarray | None, float]]) -> np.ndarray | None:
+    """``sum(gain * audio)`` over the parts with a gain above 0 (``None`` if there are none)."""
+    total: np.ndarray | None = None
+    for audio, gain in parts:
+        if audio is None or gain <= 0:
+            continue
+        if total is None:
+            total = audio * np.float32(gain)
+        else:
+            total += audio * np.float32(gain)
+    return total
 
 
 class _StemChain:
-    """One stem's carve, insert chain, level gain and sends, with their state kept between blocks.
+    """One stem's carve, insert chain and level gain, with their state kept between blocks.
 
-    Processed audio waits in ``pending`` (from absolute sample ``base``) until the reverb's return
-    has caught up with it (``ready``).
+    The processed stem waits in ``out`` for the mixer; its sends go to the mixer's shared
+    :class:`_SendBus`. With ``own_sends`` (the processed stems are kept for the result) the stem's
+    own reverb and delay returns are made too, into ``sends.out``, for the kept stem only.
     """
 
-    def __init__(self, name: str, *, plan: MixPlan, n_samples: int, sample_rate_hz: int) -> None:
+    def __init__(self, name: str, *, plan: MixPlan, n_samples: int, sample_rate_hz: int,
+                 own_sends: bool = False) -> None:
         self.name = name
         self.role = plan.roles.get(name, mx._FALLBACK_ROLE)
         self.rate = sample_rate_hz
@@ -394,28 +501,20 @@ class _StemChain:
         self.carve_board = _carve_board(self.role) if self.carve is not None else None
         self.insert: Any = None if self.is_vocal else mx.role_chain(self.role)  # a pedalboard.Pedalboard
         self.gain = np.float32(mx._gain(plan.gains_db.get(name, 0.0)))
-        spec = mx.ROLE_MIX.get(self.role, mx.ROLE_MIX[mx._FALLBACK_ROLE])
-        room = float(np.clip(plan.style_mix.get("reverb_room", 0.3), 0.0, 1.0))
-        send = float(plan.style_mix.get(f"reverb_{self.role}", spec.reverb_send))
-        self.reverb = (mx._LowRateReverb(room=0.45 + 0.5 * room, send=send, sample_rate_hz=sample_rate_hz,
-                                         n_out=n_samples) if send > 0 else None)
-        self.delay = mx._delay(send=spec.delay_send) if spec.delay_send > 0 else None
-        for board in (self.carve_board, self.insert, self.delay):
+        self.reverb_send, self.delay_send = _sends(self.role, plan)
+        self.sends = (_Sends(plan=plan, reverb_send=self.reverb_send, delay_send=self.delay_send,
+                             n_samples=n_samples, sample_rate_hz=sample_rate_hz) if own_sends else None)
+        for board in (self.carve_board, self.insert):
             if board is not None:
                 _fresh(board, sample_rate_hz)
-        if self.reverb is not None:
-            _fresh(self.reverb.board, self.reverb.rate)
-        self.pending = np.zeros((0, 2), np.float32)
-        self.base = 0
+        self.out = _Pending()
+        self.dry: np.ndarray | None = None  # the last block processed, for the send bus
         self.fed = 0
-        self.finished = False  # the last block is in: the reverb has returned all it will
 
     @property
     def ready(self) -> int:
-        """Samples of this stem fully processed (its reverb return included)."""
-        if self.reverb is None or self.finished:
-            return self.fed
-        return min(self.fed, self.reverb.filled)
+        """Samples of this stem processed (its own returns included, when it makes them)."""
+        return self.fed if self.sends is None else min(self.fed, self.sends.ready)
 
     def feed(self, block: np.ndarray, *, last: bool) -> None:
         start, end = self.fed, self.fed + block.shape[0]
@@ -427,21 +526,16 @@ class _StemChain:
             x = self.insert.process(x, self.rate, reset=False)
         x = np.array(x, dtype=np.float32)
         x *= self.gain
-        dry = x.copy()
-        if self.delay is not None:
-            x += self.delay.process(dry, self.rate, reset=False)
-        self.pending = np.concatenate([self.pending, x])
+        self.dry = x
+        self.out.append(x)
         self.fed = end
-        if self.reverb is not None:
-            self.reverb.feed(dry, last=last, out=_Offset(self))  # type: ignore[arg-type]
-        self.finished = last
+        if self.sends is not None:
+            self.sends.feed(x, x, n=x.shape[0], last=last)
 
-    def take(self, end: int) -> np.ndarray:
-        """The processed samples up to absolute ``end`` (<= ``ready``) not taken yet."""
-        n = end - self.base
-        out, self.pending = self.pending[:n], self.pending[n:]
-        self.base = end
-        return out
+    def take(self, end: int) -> tuple[np.ndarray, np.ndarray | None]:
+        """The processed samples up to absolute ``end`` (<= ``ready``) not taken yet, and the
+        stem's own returns over them (``None`` without ``own_sends``)."""
+        return self.out.take(end), self.sends.out.take(end) if self.sends is not None else None
 
 
 class _StreamLimiter:
@@ -491,7 +585,9 @@ class StreamMixer:
     n_samples : the song's length in samples (the streamed reverbs flush at the end).
     sample_rate_hz : rate of the stems in Hz.
     ceiling_dbtp : the limiter's true-peak ceiling.
-    keep_stems : keep each processed stem (after the trim) for the result: memory of every stem.
+    keep_stems : keep each processed stem (after the trim) for the result, with its own reverb and
+        delay returns (made for it alone: the master always takes the returns from one shared
+        bus, :class:`_SendBus`, so it is the same with or without kept stems): memory of every stem.
 
     Stems come as ``{name: (n, 2) float32}`` per block, every name in every block with the same
     ``n``. Vocal stems (roles ``vocal``, ``harmony_vocal``) come already through their insert
@@ -520,6 +616,7 @@ class StreamMixer:
         self.mixed = 0
         self.keep_stems = keep_stems
         self.stems: dict[str, list[np.ndarray]] = {}
+        self.bus_sends = _SendBus(plan=plan, n_samples=n_samples, sample_rate_hz=sample_rate_hz)
 
     def feed(self, blocks: Mapping[str, np.ndarray], *, last: bool = False) -> np.ndarray:
         """Feed the next block of every stem; returns the next master samples (float32 (m, 2))."""
@@ -530,13 +627,18 @@ class StreamMixer:
             futures = [pool.submit(self._chain(name).feed, block, last=last) for name, block in blocks.items()]
             for future in futures:
                 future.result()
-        end = min((c.ready for c in self.chains.values()), default=self.mixed)
+        if blocks:
+            self.bus_sends.feed_chains([self.chains[name] for name in blocks], last=last)
+        sources: list[_StemChain | _Sends] = [*self.chains.values(), self.bus_sends]
+        end = min(c.ready for c in sources) if blocks else self.mixed
         summed = np.zeros((max(end - self.mixed, 0), 2), np.float32)
         for name, chain in self.chains.items():
-            piece = chain.take(end) * self.trim
+            piece, returns = chain.take(end)
+            piece *= self.trim
             summed += piece
-            if self.keep_stems:
-                self.stems.setdefault(name, []).append(piece)
+            if self.keep_stems and returns is not None:
+                self.stems.setdefault(name, []).append(piece + returns * self.trim)
+        summed += self.bus_sends.out.take(end) * self.trim
         self.mixed = end
         return self._master(summed, last=last)
 
@@ -544,7 +646,8 @@ class StreamMixer:
         if name not in self.chains:
             if self.mixed:
                 raise ValueError(f"stem {name!r} joined after the first block")
-            self.chains[name] = _StemChain(name, plan=self.plan, n_samples=self.n_samples, sample_rate_hz=self.rate)
+            self.chains[name] = _StemChain(name, plan=self.plan, n_samples=self.n_samples, sample_rate_hz=self.rate,
+                                           own_sends=self.keep_stems)
         return self.chains[name]
 
     def _master(self, x: np.ndarray, *, last: bool) -> np.ndarray:
@@ -778,9 +881,15 @@ def _put(items: queue.Queue[Any], item: Any, stop: threading.Event) -> bool:
 
 
 def _rendered_blocks(band: Score, ends: list[int], *, soundfont: str, sample_rate_hz: int,
-                     pool: ThreadPoolExecutor, stop: threading.Event) -> tuple[queue.Queue[Any], Future[float]]:
+                     pool: ThreadPoolExecutor, stop: threading.Event,
+                     gate: Future[Any] | None = None) -> tuple[queue.Queue[Any], Future[float]]:
     """Render the band's blocks on ``pool``, two ahead of the mixer; items are blocks, then
-    ``None`` (or the exception that stopped it). Returns the queue and the busy seconds."""
+    ``None`` (or the exception that stopped it). Returns the queue and the busy seconds.
+
+    With ``gate``, only the first block is rendered before ``gate`` is done (the mix plan: the
+    analysis needs the cores more, and nothing can be mixed before it)."""
+    from concurrent.futures import wait
+
     from songforge.engine.render import render_blocks
 
     blocks: queue.Queue[Any] = queue.Queue(maxsize=2)
@@ -788,10 +897,12 @@ def _rendered_blocks(band: Score, ends: list[int], *, soundfont: str, sample_rat
     def run() -> float:
         busy, started = 0.0, time.perf_counter()
         try:
-            for chunk in render_blocks(band, ends, sample_rate_hz=sample_rate_hz, soundfont=soundfont):
+            for k, chunk in enumerate(render_blocks(band, ends, sample_rate_hz=sample_rate_hz, soundfont=soundfont)):
                 busy += time.perf_counter() - started
                 if not _put(blocks, chunk, stop):
                     return busy
+                if k == 0 and gate is not None:
+                    wait([gate])
                 started = time.perf_counter()
             _put(blocks, None, stop)
         except BaseException as exc:
@@ -900,9 +1011,9 @@ def stream_song(
     with ThreadPoolExecutor(max_workers=2) as pool:  # the singer and the renderer
         try:
             track = _vocal_track(score, vocal, plan=plan, seed=seed, mix_plan=mix_plan, pool=pool, stop=stop)
-            # the first blocks render at full rate while the gains are decided
+            # the first block renders at full rate while the gains are decided
             blocks, rendering = _rendered_blocks(band, ends, soundfont=settings.soundfont, sample_rate_hz=rate,
-                                                 pool=pool, stop=stop)
+                                                 pool=pool, stop=stop, gate=mix_plan)
             levels = clock.run(Stage.RENDER, lambda: plan_mix(
                 band, sung_spans_s=_note_spans_s(score, vocal.notes) if vocal else [],
                 harmony_spans_s=_note_spans_s(score, vocal.harmony_notes) if vocal else [],

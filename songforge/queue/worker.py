@@ -57,17 +57,17 @@ _PR_SET_PDEATHSIG = 1
 _channel: Any = None  # set in each child process by _init_child
 
 
-def _init_child(channel: Any, warm_imports: tuple[str, ...]) -> None:
-    """Child-process initializer: keep the message channel and import the heavy modules once."""
+def _init_child(channel: Any, warm_up: Callable[[], object] | None) -> None:
+    """Child-process initializer: keep the message channel and warm up once (imports, SoundFont)."""
     global _channel
     _channel = channel
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     _die_with_parent()
-    for name in warm_imports:
+    if warm_up is not None:
         try:
-            __import__(name)
+            warm_up()
         except Exception:  # the job itself will report the problem
-            log.exception("warm import of %s failed", name)
+            log.exception("worker warm-up failed")
 
 
 def _die_with_parent() -> None:
@@ -118,21 +118,23 @@ class JobRunner(Protocol):
     def finish(self, job_id: str, outcome: Outcome) -> Retry | None: ...
     def is_cancelled(self, job_id: str) -> bool: ...
     def recover(self) -> None: ...
-    def warm_imports(self) -> tuple[str, ...]: ...
+    def warm_up(self) -> Callable[[], object] | None:
+        """A picklable callable each worker process runs once when it starts (or ``None``)."""
+        ...
 
 
 class _Slot:
     """One worker process (created lazily, replaced after a kill or crash) and its channel."""
 
-    def __init__(self, ctx: Any, warm_imports: tuple[str, ...]) -> None:
+    def __init__(self, ctx: Any, warm_up: Callable[[], object] | None) -> None:
         self._ctx = ctx
-        self._warm = warm_imports
+        self._warm = warm_up
         self.executor: ProcessPoolExecutor | None = None
         self.channel: Any = None
         self.pid: int | None = None
 
     def start(self) -> None:
-        """Start the worker process (and its warm imports) if it is not running."""
+        """Start the worker process (and its warm-up) if it is not running."""
         if self.executor is None:
             self._spawn()
 
@@ -208,7 +210,7 @@ class WorkerPool:
         """Recover from a crash (jobs left running, stale claims), then start the slots."""
         self.runner.recover()
         self.queue.recover()
-        warm = self.runner.warm_imports()
+        warm = self.runner.warm_up()
         for index in range(self.size):
             slot = _Slot(self._ctx, warm)
             thread = threading.Thread(target=self._loop, args=(index, slot), name=f"songforge-worker-{index}", daemon=True)
@@ -276,7 +278,7 @@ class WorkerPool:
 
     def new_slot(self) -> _Slot:
         """A worker-process slot for a thread that is not one of the pool's own."""
-        return _Slot(self._ctx, self.runner.warm_imports())
+        return _Slot(self._ctx, self.runner.warm_up())
 
     def _execute(self, slot: _Slot, job_id: str, task: Task) -> Outcome:
         try:

@@ -11,6 +11,7 @@ progress / first_ready / chunk events, and turns each outcome into succeeded, fa
 from __future__ import annotations
 
 import dataclasses
+import functools
 import io
 import json
 import logging
@@ -116,6 +117,10 @@ def run_in_child(
             **extra,
         )
         summary = store_assets(result, request=request, blobs=blobs, job_id=job_id)
+        if generate is None:
+            from songforge.engine.warm import prepare_synths_later
+
+            prepare_synths_later(preset)  # ready for this worker's next job
         return {"ok": True, "result": summary}
     except Exception as exc:
         log.error("job %s failed:\n%s", job_id, traceback.format_exc())
@@ -261,8 +266,13 @@ class Pipeline:
         self.route = route
         self._offsets: dict[str, int] = {}
 
-    def warm_imports(self) -> tuple[str, ...]:
-        return () if self.generate is not None else (ENGINE_MODULE,)
+    def warm_up(self) -> Callable[[], object] | None:
+        """The engine's warm-up for this preset (imports, SoundFont); nothing for a stand-in engine."""
+        if self.generate is not None:
+            return None
+        from songforge.engine.warm import warm_up
+
+        return functools.partial(warm_up, self.settings.preset)
 
     def start(self, job_id: str) -> Task | None:
         """Mark the job running and say what to run; ``None`` if it was cancelled meanwhile."""

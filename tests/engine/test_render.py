@@ -6,7 +6,12 @@ import numpy as np
 import pytest
 
 from songforge.engine.presets import get_preset, soundfont_path
-from songforge.engine.render import release_soundfonts, render_stems, render_stems_iter
+from songforge.engine.render import (
+    prepare_synths,
+    release_soundfonts,
+    render_stems,
+    render_stems_iter,
+)
 from songforge.engine.score import Note, Part, Score, Section
 from songforge.errors import InvalidRequest, MissingDependency
 
@@ -83,6 +88,21 @@ def test_release_soundfonts_then_render_again(band_stems: dict[str, np.ndarray])
     release_soundfonts()
     again = render_stems(_band(), sample_rate_hz=SR, soundfont=SOUNDFONT, tail_s=1.0)
     assert all(np.array_equal(again[name], band_stems[name]) for name in band_stems)
+
+
+@needs_soundfont
+def test_prepared_synths_render_what_new_ones_do(band_stems: dict[str, np.ndarray]) -> None:
+    """Synths prepared ahead of a render (a worker's warm-up) give exactly the samples of synths
+    made for it; a render takes them (none are left) and played synths are not kept."""
+    from songforge.engine import render
+
+    release_soundfonts()
+    assert prepare_synths(SOUNDFONT, sample_rate_hz=SR, count=2) == 2
+    assert prepare_synths(SOUNDFONT, sample_rate_hz=SR, count=2) == 0
+    prepared = render_stems(_band(), sample_rate_hz=SR, soundfont=SOUNDFONT, tail_s=1.0)
+    assert not any(render._SPARES.values())
+    for name in band_stems:
+        assert np.array_equal(prepared[name], band_stems[name]), name
 
 
 @needs_soundfont

@@ -38,9 +38,9 @@ def _plan(seconds: float) -> MixPlan:
                    style_mix={"drive_db": 2.0})
 
 
-def _mix(stems: dict[str, np.ndarray], ends: list[int], plan: MixPlan) -> np.ndarray:
+def _mix(stems: dict[str, np.ndarray], ends: list[int], plan: MixPlan, **options: bool) -> np.ndarray:
     n = next(iter(stems.values())).shape[0]
-    mixer = StreamMixer(plan, n_samples=n, sample_rate_hz=RATE_HZ)
+    mixer = StreamMixer(plan, n_samples=n, sample_rate_hz=RATE_HZ, **options)
     out, start = [], 0
     for k, end in enumerate(ends):
         out.append(mixer.feed({name: a[start:end] for name, a in stems.items()}, last=k == len(ends) - 1))
@@ -60,6 +60,39 @@ def test_blockwise_master_equals_the_one_block_master():
     for other in (blocks, odd):
         diff_db = 20 * np.log10(float(np.max(np.abs(other - whole))) / float(np.max(np.abs(whole))) + 1e-12)
         assert diff_db < -60.0
+
+
+def test_one_send_bus_returns_what_a_reverb_and_delay_per_stem_do():
+    """Reverb and delay are linear and the same for every stem: one bus fed the summed sends
+    returns the sum of one reverb and one delay per stem, to float rounding (the float32 combs)."""
+    from songforge.engine.stream import _SendBus, _StemChain
+
+    seconds = 8.0
+    stems, plan = _stems(seconds), _plan(seconds)
+    n = int(seconds * RATE_HZ)
+    chains = [_StemChain(name, plan=plan, n_samples=n, sample_rate_hz=RATE_HZ, own_sends=True) for name in stems]
+    bus = _SendBus(plan=plan, n_samples=n, sample_rate_hz=RATE_HZ)
+    start = 0
+    ends = block_ends(n, sample_rate_hz=RATE_HZ, first_s=1.5, block_s=2.0)
+    for k, end in enumerate(ends):
+        for chain in chains:
+            chain.feed(stems[chain.name][start:end], last=k == len(ends) - 1)
+        bus.feed_chains(chains, last=k == len(ends) - 1)
+        start = end
+    own = sum(chain.take(n)[1] for chain in chains)
+    shared = bus.out.take(n)
+    assert shared.shape == own.shape == (n, 2)
+    peak = float(np.max(np.abs(own)))
+    assert peak > 0.01  # the returns are there
+    assert 20 * np.log10(float(np.max(np.abs(shared - own))) / peak) < -90.0
+
+
+def test_kept_stems_do_not_change_the_master():
+    seconds = 6.0
+    stems, plan = _stems(seconds), _plan(seconds)
+    n = int(seconds * RATE_HZ)
+    ends = block_ends(n, sample_rate_hz=RATE_HZ, first_s=1.5, block_s=2.0)
+    assert np.array_equal(_mix(stems, ends, plan, keep_stems=True), _mix(stems, ends, plan))
 
 
 def test_limiter_holds_the_ceiling_across_block_edges():
