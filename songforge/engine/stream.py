@@ -914,7 +914,8 @@ def _rendered_blocks(band: Score, ends: list[int], *, soundfont: str, sample_rat
 
 @dataclass
 class _Output:
-    """The encoder and what it made: ``on_chunk`` gets every piece as it comes."""
+    """The encoder, on a thread of its own (LAME releases the GIL), and what it made: ``on_chunk``
+    gets every piece, in order, as it is encoded while the mixer goes on with the next block."""
 
     encoder: Any  # songforge.engine.encode.StreamEncoder
     clock: Any  # songforge.engine.song.StageClock
@@ -922,10 +923,35 @@ class _Output:
     master: list[np.ndarray] = field(default_factory=list)
     encoded: list[bytes] = field(default_factory=list)
     encode_s: float = 0.0
+    _queue: queue.Queue[tuple[np.ndarray, np.ndarray | None] | None] = field(default_factory=queue.Queue)
+    _future: Future[None] | None = None
+
+    def start(self, pool: ThreadPoolExecutor, stop: threading.Event) -> None:
+        """Start encoding on ``pool``; it gives up when ``stop`` is set."""
+        self._future = pool.submit(self._run, stop)
 
     def emit(self, audio: np.ndarray, *, tail: np.ndarray | None = None) -> None:
-        """Encode the next master samples (and, with ``tail``, finish the file with it)."""
+        """Queue the next master samples for encoding (with ``tail``, the file ends with it)."""
         self.master.append(audio)
+        self._queue.put((audio, tail))
+
+    def finish(self) -> None:
+        """Wait until everything queued is encoded (raises what stopped the encoder)."""
+        self._queue.put(None)
+        if self._future is not None:
+            self._future.result()
+
+    def _run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                item = self._queue.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            if item is None:
+                return
+            self._encode(*item)
+
+    def _encode(self, audio: np.ndarray, tail: np.ndarray | None) -> None:
         started = time.perf_counter()
         data = self.encoder.feed(audio)
         if tail is not None:
@@ -1008,7 +1034,7 @@ def stream_song(
     keep = request.want_stems if keep_stems is None else keep_stems
     mix_plan: Future[MixPlan] = Future()
     stop = threading.Event()
-    with ThreadPoolExecutor(max_workers=2) as pool:  # the singer and the renderer
+    with ThreadPoolExecutor(max_workers=3) as pool:  # the singer, the renderer and the encoder
         try:
             track = _vocal_track(score, vocal, plan=plan, seed=seed, mix_plan=mix_plan, pool=pool, stop=stop)
             # the first block renders at full rate while the gains are decided
@@ -1027,9 +1053,11 @@ def stream_song(
                 channels=request.channels, bitrate_kbps=request.bitrate_kbps,
                 total_frames=n_samples + tail.shape[0], mp3_quality=settings.mp3_quality,
             ), clock, on_chunk)
+            out.start(pool, stop)
             mix_s = _mix_blocks(blocks, track, mixer=mixer, ends=ends, out=out, tail=tail, on_progress=on_progress)
+            out.finish()
         except BaseException as exc:
-            stop.set()  # the renderer and the singer give up
+            stop.set()  # the renderer, the singer and the encoder give up
             if not mix_plan.done():
                 mix_plan.set_exception(exc)
             raise
