@@ -801,8 +801,9 @@ class _VocalTrack:
     """Sung pieces as they arrive (from a thread), cut into blocks on the song's timeline."""
 
     def __init__(self, pieces: Iterator[tuple[float, VocalPiece]], *, names: Sequence[str], starts: Sequence[int],
-                 pool: ThreadPoolExecutor, stop: threading.Event) -> None:
+                 pool: ThreadPoolExecutor, stop: threading.Event, gate: Future[Any] | None = None) -> None:
         self.stop = stop
+        self.gate = gate  # singing starts once it is done
         self.names = list(names)
         self.starts = list(starts)  # every piece's start, known from the score
         self.pieces: list[VocalPiece] = []
@@ -813,6 +814,10 @@ class _VocalTrack:
         self._done = False
 
     def _run(self, pieces: Iterator[tuple[float, VocalPiece]]) -> None:
+        from concurrent.futures import wait
+
+        if self.gate is not None:
+            wait([self.gate])
         started = time.perf_counter()
         try:
             for _, piece in pieces:
@@ -1000,7 +1005,9 @@ def _vocal_track(score: Score, vocal: VocalLine | None, *, plan: SongPlan, seed:
     starts = [int(round(job.start_s * rate)) for job in _sung_jobs(score, vocal)]
     pieces = sing_pieces(score, vocal, plan=plan, seed=seed, mix_plan=mix_plan.result, sample_rate_hz=rate)
     names = ["vocals", *(["harmony_vocal"] if vocal.harmony_lines else [])]
-    return _VocalTrack(pieces, names=names, starts=starts, pool=pool, stop=stop)
+    # when the first block has no singing in it, the analysis (which it waits for) goes first
+    gate = mix_plan if starts and starts[0] >= int(FIRST_BLOCK_S * rate) else None
+    return _VocalTrack(pieces, names=names, starts=starts, pool=pool, stop=stop, gate=gate)
 
 
 def stream_song(
