@@ -4,8 +4,9 @@ Each part gets its own in-process ``fluidsynth.Synth`` (reverb and chorus off: t
 space), loaded with the SoundFont. FluidSynth 2 shares sample data between synths that load the same
 file, so the module keeps one idle synth per SoundFont (:func:`release_soundfonts` frees them): in a
 long-lived worker every later load is a cache hit (FluidR3 0.02 s, MuseScore sf3 0.13 s instead of
-~4 s). Synths are created and parts rendered in parallel threads: the ctypes call to
-``fluid_synth_write_float`` releases the GIL.
+~4 s); a worker also makes the next song's synths ahead of need (:func:`prepare_synths`: each
+load still parses the presets, 60-90 ms). Synths are created and parts rendered in parallel
+threads: the ctypes call to ``fluid_synth_write_float`` releases the GIL.
 
 Timing: note on/off times come from ``score.beats_to_seconds`` and are rounded to samples; audio is
 written in blocks between events. FluidSynth applies events at its internal 64-sample block
