@@ -891,8 +891,8 @@ def _rendered_blocks(band: Score, ends: list[int], *, soundfont: str, sample_rat
     """Render the band's blocks on ``pool``, two ahead of the mixer; items are blocks, then
     ``None`` (or the exception that stopped it). Returns the queue and the busy seconds.
 
-    With ``gate``, only the first block is rendered before ``gate`` is done (the mix plan: the
-    analysis needs the cores more, and nothing can be mixed before it)."""
+    With ``gate``, only the first block is rendered before ``gate`` is done (the first block
+    mixed: until then the analysis and the first block's mix need the cores more)."""
     from concurrent.futures import wait
 
     from songforge.engine.render import render_blocks
@@ -970,8 +970,10 @@ class _Output:
 
 
 def _mix_blocks(blocks: queue.Queue[Any], track: _VocalTrack | None, *, mixer: StreamMixer, ends: list[int],
-                out: _Output, tail: np.ndarray, on_progress: Callable[[str, float], None] | None) -> float:
-    """Mix, master and encode the blocks in order; returns the mixing seconds."""
+                out: _Output, tail: np.ndarray, on_progress: Callable[[str, float], None] | None,
+                first_mixed: Future[None] | None = None) -> float:
+    """Mix, master and encode the blocks in order; returns the mixing seconds. ``first_mixed`` is
+    set once the first block is handed to the encoder."""
     from songforge.engine.remake._common import quantize_24bit
     from songforge.models import Stage
 
@@ -991,6 +993,8 @@ def _mix_blocks(blocks: queue.Queue[Any], track: _VocalTrack | None, *, mixer: S
         if on_progress:
             on_progress((Stage.ENCODE if last else Stage.MIX).value, 0.05 + 0.95 * end / ends[-1])
         out.emit(master, tail=tail if last else None)
+        if k == 0 and first_mixed is not None:
+            first_mixed.set_result(None)
         start = end
     return mix_s
 
@@ -1040,13 +1044,14 @@ def stream_song(
     ends = block_ends(n_samples, sample_rate_hz=rate)
     keep = request.want_stems if keep_stems is None else keep_stems
     mix_plan: Future[MixPlan] = Future()
+    first_mixed: Future[None] = Future()
     stop = threading.Event()
     with ThreadPoolExecutor(max_workers=3) as pool:  # the singer, the renderer and the encoder
         try:
             track = _vocal_track(score, vocal, plan=plan, seed=seed, mix_plan=mix_plan, pool=pool, stop=stop)
             # the first block renders at full rate while the gains are decided
             blocks, rendering = _rendered_blocks(band, ends, soundfont=settings.soundfont, sample_rate_hz=rate,
-                                                 pool=pool, stop=stop, gate=mix_plan)
+                                                 pool=pool, stop=stop, gate=first_mixed)
             levels = clock.run(Stage.RENDER, lambda: plan_mix(
                 band, sung_spans_s=_note_spans_s(score, vocal.notes) if vocal else [],
                 harmony_spans_s=_note_spans_s(score, vocal.harmony_notes) if vocal else [],
@@ -1061,12 +1066,14 @@ def stream_song(
                 total_frames=n_samples + tail.shape[0], mp3_quality=settings.mp3_quality,
             ), clock, on_chunk)
             out.start(pool, stop)
-            mix_s = _mix_blocks(blocks, track, mixer=mixer, ends=ends, out=out, tail=tail, on_progress=on_progress)
+            mix_s = _mix_blocks(blocks, track, mixer=mixer, ends=ends, out=out, tail=tail, on_progress=on_progress,
+                                first_mixed=first_mixed)
             out.finish()
         except BaseException as exc:
             stop.set()  # the renderer, the singer and the encoder give up
-            if not mix_plan.done():
-                mix_plan.set_exception(exc)
+            for gate in (mix_plan, first_mixed):
+                if not gate.done():
+                    gate.set_exception(exc)
             raise
         clock.timings_s.update(render=rendering.result(), mix=mix_s, encode=out.encode_s)
     if track is not None:
