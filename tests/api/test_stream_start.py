@@ -91,7 +91,8 @@ def test_dashscope_sse_through_the_sdk_starts_within_half_a_second_of_the_first_
         ended_at = time.monotonic()
     lag_s = watcher.lag_s(first_audio_at)
     _report("dashscope", lag_s, first_audio_at, ended_at)
-    assert lag_s <= MAX_LAG_S and status_at_first == "first_ready", (lag_s, status_at_first)  # heard before the song was done
+    # heard before the song was done
+    assert lag_s <= MAX_LAG_S and status_at_first == "first_ready", (lag_s, status_at_first)
     assert final is not None and f"/{watcher.job_id}/" in final.output["audio"]["url"]
     assert _download(live, final.output["audio"]["url"]) == bytes(audio)
 
