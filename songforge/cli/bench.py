@@ -27,19 +27,15 @@ def measure_one(
 ) -> dict[str, float]:
     """Make one song in this process and return wall seconds per stage and peak RSS (MB).
 
-    A sung song gets lyrics written for the prompt; the songwriter's one-off loading (CMUdict,
-    vocabulary embeddings) and a worker's warm-up (:func:`songforge.engine.warm.warm_up`:
-    imports, the SoundFont) are paid before the clock starts, as in a long-lived worker. Stems
+    A sung song gets lyrics written for the prompt. A worker's warm-up
+    (:func:`songforge.engine.warm.warm_up`: imports, the SoundFont, the songwriter's dictionary
+    and embeddings, the synths) is paid before the clock starts, as in a long-lived worker. Stems
     are not kept (as when a job does not ask for them).
     """
     from songforge.engine.song import make_song
     from songforge.engine.warm import warm_up
     from songforge.models import SongRequest
 
-    if sung:
-        from songforge.engine.songwriter import write_lyrics
-
-        write_lyrics(prompt, seed=seed)
     warm_up(preset)
     request = SongRequest(prompt=prompt, instrumental=not sung, duration_s=duration_s, seed=seed, format=format)
     result = make_song(request, preset=preset, keep_stems=False)

@@ -60,7 +60,8 @@ __all__ = [
 
 ANALYSIS_RATE_HZ = 16000
 _WINDOW_S, _WINDOW_EVERY_S = 2.0, 6.0  # the analysis renders 2 s of every 6 ...
-_SAMPLE_ABOVE_S = 90.0  # ... of songs longer than this (shorter ones whole)
+_SAMPLE_ABOVE_S = 90.0  # ... of songs longer than this (shorter ones whole) ...
+_MAX_WINDOWS = 31  # ... and of songs over ~3 minutes, 31 windows spread evenly (62 s of audio)
 FIRST_BLOCK_S = 1.5
 BLOCK_S = 4.0
 _FRAME_HZ = 100  # the carve envelope's frame rate (as mix._carve_under_vocals)
@@ -257,15 +258,17 @@ def _master_loss_db(
 def _sample_windows(duration_s: float) -> list[tuple[float, float, float]]:
     """Where the analysis listens: ``(song_start_s, sampled_start_s, length_s)``: the whole of a
     short song; of a long one, a window of :data:`_WINDOW_S` every :data:`_WINDOW_EVERY_S` (a
-    third of the song), end to end."""
+    third of the song), end to end; of a very long one, :data:`_MAX_WINDOWS` windows evenly
+    spread (an 8-minute song's first audio waits for 62 s of analysis audio, not 160 s)."""
     if duration_s <= _SAMPLE_ABOVE_S:
         return [(0.0, 0.0, duration_s)]
+    every_s = max(_WINDOW_EVERY_S, duration_s / _MAX_WINDOWS)
     windows: list[tuple[float, float, float]] = []
     t = 0.0
     while t < duration_s:
         length = min(_WINDOW_S, duration_s - t)
         windows.append((t, len(windows) * _WINDOW_S, length))
-        t += _WINDOW_EVERY_S
+        t += every_s
     return windows
 
 

@@ -3,7 +3,9 @@
 A fresh Python process pays several seconds the first time it makes a song: SciPy's signal and
 image modules, pedalboard, soxr, LAME, pyloudnorm, pyworld (and pkg_resources under it) are
 imported lazily, the SoundFont is read from disk, the sentence encoder that matches a prompt to a
-genre is loaded, and every part's synth loads the SoundFont's presets (60-90 ms each). A worker process calls :func:`warm_up` once
+genre is loaded, the songwriter reads its dictionary and vocabulary embeddings (the first lyrics
+take ~7 s, later ones ~0.05 s), and every part's synth loads the SoundFont's presets (60-90 ms
+each). A worker process calls :func:`warm_up` once
 when it starts (``songforge.queue.worker``), so a job's first audio does not wait for any of it;
 ``songforge bench`` calls it before its clock starts, as a worker would have.
 """
@@ -48,10 +50,10 @@ full-rate render's (:func:`songforge.engine.render.prepare_synths`)."""
 
 
 def warm_up(preset: str = "default") -> float:
-    """Import :data:`WARM_MODULES`, load ``preset``'s SoundFont, embed the genre descriptions, run
-    each kind of mixer plugin once and prepare the first song's synths; returns the seconds it
-    took. A module that cannot be imported is logged and skipped (the song that needs it reports
-    the problem)."""
+    """Import :data:`WARM_MODULES`, load ``preset``'s SoundFont, embed the genre descriptions, load
+    the songwriter, run each kind of mixer plugin once and prepare the first song's synths;
+    returns the seconds it took. A module that cannot be imported is logged and skipped (the
+    song that needs it reports the problem)."""
     started = time.perf_counter()
     for name in WARM_MODULES:
         try:
@@ -63,6 +65,7 @@ def warm_up(preset: str = "default") -> float:
 
     load_soundfont(get_preset(preset).soundfont)
     _embed_styles()
+    _load_songwriter()
     _touch_plugins()
     _prepare_synths(preset)
     return time.perf_counter() - started
@@ -91,6 +94,14 @@ def _embed_styles() -> None:
     from songforge.engine.plan import _description_matrix
 
     _description_matrix()
+
+
+def _load_songwriter() -> None:
+    """Write one set of lyrics: loads the songwriter's pronouncing dictionary and vocabulary
+    embeddings (several seconds, once per process)."""
+    from songforge.engine.songwriter import write_lyrics
+
+    write_lyrics("a warm-up song about the morning", seed=0)
 
 
 def _touch_plugins() -> None:
