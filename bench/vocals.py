@@ -1,8 +1,9 @@
 """Vocal benchmark: pitch accuracy, intelligibility, timing and speed of sung songs.
 
 Usage: `python bench/vocals.py [--preset default|tiny] [--sheets N] [--genders female,male]
-[--no-english|--no-chinese] [--part k/n --rows rows.jsonl]`; `--report a.jsonl b.jsonl` prints the
-table of parallel parts.
+[--no-english|--no-chinese] [--part k/n --rows rows.jsonl] [--seed-offset N]`; `--report a.jsonl
+b.jsonl` prints the table of parallel parts. `--seed-offset N` shifts every song's seed by N (recorded in
+each row as "seed"), so the same sheets can be measured over several seeds.
 For each lyric sheet of songforge.evalsets (10 English, 11 Chinese) and each gender, makes the song
 and measures on the dry lead vocal: per-note pitch error (median |cents|), the share of voiced
 frames within 50 cents, Whisper-base word error rate (CER for Chinese) on the dry vocal and on the
@@ -48,7 +49,7 @@ def _row(genre: str, sheet: str, *, gender: str, language: str, preset: str, see
     n_ref = sum(len(line.split()) for line in lines) if language == "en" else sum(len(line) for line in lines)
     floor = _speech_floor(lines, gender=gender) if language == "zh" else float("nan")
     return {
-        "sheet": f"{language}:{genre}", "gender": gender, "notes": len(notes),
+        "sheet": f"{language}:{genre}", "gender": gender, "seed": seed, "notes": len(notes),
         "cents": pitch.median_abs_cents, "within50": pitch.within_50_share,
         "err_speech": floor, "err_dry": float(dry["error_rate"]), "err_mix": float(mix["error_rate"]), "metric": str(dry["metric"]),
         "onset_ms": 1000 * float(np.median(onsets)) if onsets else float("nan"), "n_ref": n_ref,
@@ -90,7 +91,16 @@ def _summary(rows: list[dict], *, gender: str, metric: str) -> str:
             f"vocals {np.mean([r['vocal_s_per_s'] for r in sel]):.3f} s/s")
 
 
-def main() -> None:
+def song_jobs(args: argparse.Namespace) -> list[tuple[str, int, tuple[str, str, str]]]:
+    """Every song of the run as (gender, seed, (genre, sheet, language)); seed = 20 + sheet index + offset."""
+    jobs = [] if args.no_english else [(g, s, "en") for g, s in LYRIC_SHEETS_EN[: args.sheets]]
+    jobs += [] if args.no_chinese else [(g, s, "zh") for g, s in LYRIC_SHEETS_ZH]
+    return [(gender, 20 + i + args.seed_offset, job) for gender in args.genders.split(",")
+            for i, job in enumerate(jobs)]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line of the bench (see the module docstring)."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--preset", default="default")
     parser.add_argument("--sheets", type=int, default=len(LYRIC_SHEETS_EN))
@@ -100,18 +110,20 @@ def main() -> None:
     parser.add_argument("--part", default="0/1", help="k/n: run every n-th song from the k-th (parallel runs)")
     parser.add_argument("--rows", help="append each row as a JSON line to this file")
     parser.add_argument("--report", nargs="+", help="only print the table of these --rows files")
-    args = parser.parse_args()
+    parser.add_argument("--seed-offset", type=int, default=0, help="added to every song's seed (default 0)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
     if args.report:
         rows = [json.loads(line) for path in args.report for line in Path(path).read_text().splitlines()]
         _print(rows, title=f"vocals: preset {args.preset}", genders=list(dict.fromkeys(r["gender"] for r in rows)))
         return
-    jobs = [] if args.no_english else [(g, s, "en") for g, s in LYRIC_SHEETS_EN[: args.sheets]]
-    jobs += [] if args.no_chinese else [(g, s, "zh") for g, s in LYRIC_SHEETS_ZH]
-    todo = [(gender, i, job) for gender in args.genders.split(",") for i, job in enumerate(jobs)]
     k, n = (int(x) for x in args.part.split("/"))
     rows = []
-    for gender, i, (genre, sheet, lang) in todo[k::n]:
-        rows.append(_row(genre, sheet, gender=gender, language=lang, preset=args.preset, seed=20 + i))
+    for gender, seed, (genre, sheet, lang) in song_jobs(args)[k::n]:
+        rows.append(_row(genre, sheet, gender=gender, language=lang, preset=args.preset, seed=seed))
         if args.rows:
             with open(args.rows, "a", encoding="utf-8") as out:
                 out.write(json.dumps(rows[-1]) + "\n")
