@@ -65,9 +65,9 @@ def sine_hz(seed: int) -> float:
     return 220.0 + seed % 200
 
 
-def _sine(seed: int, duration_s: float = DURATION_S) -> np.ndarray:
+def _sine(seed: int, duration_s: float = DURATION_S, *, phase: float = 0.0) -> np.ndarray:
     t = np.arange(int(SAMPLE_RATE_HZ * duration_s)) / SAMPLE_RATE_HZ
-    mono = (0.3 * np.sin(2 * np.pi * sine_hz(seed) * t)).astype(np.float32)
+    mono = (0.3 * np.sin(2 * np.pi * sine_hz(seed) * t + phase)).astype(np.float32)
     return np.stack([mono, mono], axis=1)
 
 
@@ -96,7 +96,9 @@ def _audio_for(request: Any, reference: Any, duration_s: float) -> np.ndarray:
         return np.concatenate([kept, _sine(seed, duration_s)]).astype(np.float32)
     if spec.mode == "replace_section":
         start, end = int(round(spec.infill_start_s * rate)), int(round(spec.infill_end_s * rate))
-        sine = _sine(seed, (end - start) / rate)
+        # a cosine: never the source's own samples, even when the two seeds share a frequency
+        # (1 in 200) and the window starts on a whole period
+        sine = _sine(seed, (end - start) / rate, phase=np.pi / 2)
         out = source.audio.astype(np.float32).copy()
         out[start:start + sine.shape[0]] = sine
         return out
