@@ -4,8 +4,9 @@ The one-pass route (:func:`songforge.engine.song.make_song` with ``streamed=Fals
 sings and mixes the whole song before the first byte is encoded. Here:
 
 1. **Everything that needs the whole song is decided first, from the score** (:func:`plan_mix`):
-   the band is rendered at 16 kHz (2 s of every 6 of a song over 90 s) and each stem's level
-   gain, the accompaniment loudness and the vocal's target loudness are measured on it; the
+   the band is rendered at 16 kHz (2 s of every 6 of a song over 90 s, 31 windows of a song over
+   ~3 minutes), part by part on both cores, and each stem's level gain, the accompaniment
+   loudness and the vocal's target loudness are measured on it; the
    vocal's contribution to the mix loudness is modelled from the sung notes (constant power
    where anyone sings); the pre-bus trim follows, and the master gain from trying the bus, the
    glue compressor and the limiter on that analysis mix. The carve envelope (where
@@ -15,12 +16,15 @@ sings and mixes the whole song before the first byte is encoded. Here:
    level gain whole (a piece is one section's lines plus a second before and the release
    after), and is added into the vocal track at its place: no block edge inside a piece.
 3. **The band is rendered in blocks** (1.5 s, then 4 s) on a third thread, the synths running on
-   across block edges (:func:`songforge.engine.render.render_blocks`).
-4. **Each block is mixed, mastered and encoded** (:class:`StreamMixer`): every filter, compressor,
+   across block edges (:func:`songforge.engine.render.render_blocks`); only the first block is
+   rendered before the first block is mixed (the analysis needs the cores more until then), and
+   a singer whose first piece is not in the first block starts once the mix plan is fixed.
+4. **Each block is mixed and mastered** (:class:`StreamMixer`): every filter, compressor,
    delay and reverb keeps its state from block to block (``reset=False``: the same samples as one
-   call over the whole), the carve and the gains are fixed, and the true-peak limiter looks
-   ahead (its output trails its input by :data:`LIMITER_LATENCY_S`). The encoded pieces go to
-   ``on_chunk`` as they are made and concatenate to the final file.
+   call over the whole), the carve and the gains are fixed, one reverb and one delay take every
+   stem's sends (:class:`_SendBus`), and the true-peak limiter looks ahead (its output trails its
+   input by :data:`LIMITER_LATENCY_S`). **The encoder runs on a fourth thread**; the encoded
+   pieces go to ``on_chunk`` as they are made and concatenate to the final file.
 
 Mixing a song in blocks gives the master of mixing it in one block to within float rounding
 (``tests/engine/test_stream.py``). Memory: a block of every stem, the vocal pieces still to be
