@@ -240,11 +240,7 @@ def _keep_loaded(path: str) -> None:
     with _KEEPERS_LOCK:
         if path in _KEEPERS:
             return
-        synth = _new_synth(48000)
-        if synth.sfload(path) < 0:
-            synth.delete()
-            raise MissingDependency(f"FluidSynth could not load the SoundFont {path}")
-        _KEEPERS[path] = synth
+        _KEEPERS[path], _ = _new_loaded_synth(path, 48000)
 
 
 def load_soundfont(soundfont: str = DEFAULT_SOUNDFONT) -> None:

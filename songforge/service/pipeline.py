@@ -267,7 +267,8 @@ class Pipeline:
         self._offsets: dict[str, int] = {}
 
     def warm_up(self) -> Callable[[], object] | None:
-        """The engine's warm-up for this preset (imports, SoundFont); nothing for a stand-in engine."""
+        """The engine's warm-up for this preset (:func:`songforge.engine.warm.warm_up`); nothing
+        for a stand-in engine."""
         if self.generate is not None:
             return None
         from songforge.engine.warm import warm_up

@@ -27,7 +27,7 @@ from songforge.api.aimlapi.wire import MODEL_NAMES
 from songforge.api.app import create_app
 from songforge.errors import FeatureUnavailable
 from songforge.service.keys import Tier
-from tests.service._helpers import make_settings
+from tests.service._helpers import free_tier_keys, make_settings
 
 FIXTURES = Path(__file__).parent / "fixtures" / "aimlapi"
 PATH = "/v2/generate/audio"
@@ -117,10 +117,8 @@ def api(tmp_path_factory):
 @pytest.fixture
 def keyed(tmp_path):
     app = create_app(make_settings(tmp_path, dev_mode=False), run_workers=False)
-    keys = app.state.service.keys
-    keys.tiers["free"] = Tier("free", requests_per_minute=100, max_concurrent_jobs=50)
     with TestClient(app) as client:
-        app.state.test_keys = {name: {"Authorization": f"Bearer {keys.create(name=name)[1]}"} for name in ("a", "b")}
+        app.state.test_keys = free_tier_keys(app, max_concurrent_jobs=50)
         yield client
 
 

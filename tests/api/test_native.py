@@ -10,9 +10,8 @@ from fastapi.testclient import TestClient
 from songforge.api.app import create_app
 from songforge.api.native import SONGWRITER_MODULE
 from songforge.engine.lyrics import parse_lyrics
-from songforge.service.keys import Tier
 from tests.service import _fake_engine as fake
-from tests.service._helpers import make_settings, wait_until
+from tests.service._helpers import free_tier_keys, make_settings, wait_until
 
 
 @pytest.fixture
@@ -24,10 +23,8 @@ def dev(tmp_path):
 @pytest.fixture
 def keyed(tmp_path):
     app = create_app(make_settings(tmp_path, dev_mode=False), run_workers=False)
-    keys = app.state.service.keys
-    keys.tiers["free"] = Tier("free", requests_per_minute=100, max_concurrent_jobs=2)
     with TestClient(app) as client:
-        client.keys = {name: {"Authorization": f"Bearer {keys.create(name=name)[1]}"} for name in ("a", "b")}
+        client.keys = free_tier_keys(app, max_concurrent_jobs=2)
         yield client
 
 

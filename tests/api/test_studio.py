@@ -10,9 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from songforge.api.app import create_app
-from songforge.service.keys import Tier
 from tests.api._engines import scripted_song
-from tests.service._helpers import make_settings, wait_until
+from tests.service._helpers import free_tier_keys, make_settings, wait_until
 
 BASE = "http://127.0.0.1:8123"
 
@@ -26,10 +25,8 @@ def dev(tmp_path):
 @pytest.fixture
 def keyed(tmp_path):
     app = create_app(make_settings(tmp_path, dev_mode=False), generate=scripted_song)
-    keys = app.state.service.keys
-    keys.tiers["free"] = Tier("free", requests_per_minute=100, max_concurrent_jobs=4)
     with TestClient(app) as client:
-        client.keys = {name: {"Authorization": f"Bearer {keys.create(name=name)[1]}"} for name in ("a", "b")}
+        client.keys = free_tier_keys(app, max_concurrent_jobs=4)
         yield client
 
 

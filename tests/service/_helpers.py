@@ -24,6 +24,16 @@ def wait_until(predicate: Callable[[], Any], *, timeout_s: float = 20.0, every_s
     raise AssertionError(f"condition not met within {timeout_s} s")
 
 
+def free_tier_keys(app: Any, *, max_concurrent_jobs: int, names: tuple[str, ...] = ("a", "b")) -> dict[str, dict[str, str]]:
+    """Give ``app``'s free tier 100 requests a minute and ``max_concurrent_jobs``, and make one key
+    per name: name -> its ``Authorization`` header."""
+    from songforge.service.keys import Tier
+
+    keys = app.state.service.keys
+    keys.tiers["free"] = Tier("free", requests_per_minute=100, max_concurrent_jobs=max_concurrent_jobs)
+    return {name: {"Authorization": f"Bearer {keys.create(name=name)[1]}"} for name in names}
+
+
 def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
     values: dict[str, Any] = dict(
         data_dir=tmp_path / "data", workers=1, job_timeout_s=30, dev_mode=True,
