@@ -23,7 +23,12 @@ import numpy as np
 
 from songforge.engine.score import Note, midi_to_hz
 from songforge.engine.voice.festival import SpokenLine, SpokenSyllable, clean_text, speak
-from songforge.engine.voice.mandarin import MandarinLine, speak_mandarin, tone_bend_cents
+from songforge.engine.voice.mandarin import (
+    SUNG_DURATION_RATIO,
+    MandarinLine,
+    speak_mandarin,
+    tone_bend_cents,
+)
 from songforge.errors import InvalidRequest
 
 __all__ = ["SpeechCache", "SungLine", "SungVocal", "VoiceProfile", "sing"]
@@ -268,7 +273,7 @@ def _speak_texts(keys: list[tuple[bool, str]]) -> list[SpokenLine]:
     texts = [text for zh, text in keys if not zh]
     han = [text for zh, text in keys if zh]
     english = iter(speak(texts, workers=2 if len(texts) >= 6 else 1) if texts else [])
-    chinese = iter(speak_mandarin(han) if han else [])  # English songs need no espeak-ng
+    chinese = iter(speak_mandarin(han, duration_ratio=SUNG_DURATION_RATIO) if han else [])  # English songs need no espeak-ng
     return [next(chinese) if zh else next(english) for zh, _ in keys]
 
 
