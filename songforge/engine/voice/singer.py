@@ -273,7 +273,8 @@ def _speak_texts(keys: list[tuple[bool, str]]) -> list[SpokenLine]:
     texts = [text for zh, text in keys if not zh]
     han = [text for zh, text in keys if zh]
     english = iter(speak(texts, workers=2 if len(texts) >= 6 else 1) if texts else [])
-    chinese = iter(speak_mandarin(han, duration_ratio=SUNG_DURATION_RATIO) if han else [])  # English songs need no espeak-ng
+    # English songs need no espeak-ng; Chinese is spoken at the singer's slower rate
+    chinese = iter(speak_mandarin(han, duration_ratio=SUNG_DURATION_RATIO) if han else [])
     return [next(chinese) if zh else next(english) for zh, _ in keys]
 
 
