@@ -10,8 +10,8 @@ frames within 50 cents, Whisper-base word error rate (CER for Chinese) on the dr
 full mix (transcribed per sung line span, `asr.transcribe_spans`), and the median word-onset error against our timings; plus seconds of vocal compute per
 second of song. Prints a table and per-gender summaries (error rates weighted by reference words).
 For Chinese sheets the "speech" column is the floor: the same lines spoken unsung by the Mandarin
-source in the row's voice (the model's female voice; male: F0 and formants lowered through WORLD),
-Whisper-base CER per line span.
+source in the row's voice at the model's own rate (the singer uses its speech slowed x1.3; the
+model's female voice; male: F0 and formants lowered through WORLD), Whisper-base CER per line span.
 """
 
 from __future__ import annotations
