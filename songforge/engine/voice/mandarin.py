@@ -63,11 +63,7 @@ _NASAL_SHARE = 0.3  # the nasal coda's share of a final like "ang"
 _BEND_S = 0.12  # tone gestures last at most this long ...
 _BEND_SHARE = 0.3  # ... and at most this share of the syllable's slot
 _BEND_CENTS = 35.0
-# The singer's speech is the model's, slowed: phone durations x1.3 (its ``speed_ratios`` input).
-# Slower speech is stretched less to fill the notes, and its initials and vowel transitions are
-# the model's own rather than WORLD's stretch: female dry CER over 11 sheets, seed 0, 0.285 -> 0.192
-# (mix 0.345 -> 0.283); bench/vocals.py.
-SUNG_DURATION_RATIO = 1.3
+SUNG_DURATION_RATIO = 1.3  # the singer's speech: the model's phone durations x this (module docstring)
 _VOWEL_START = set("aeiouyAEIOUVY@03&")
 _PINYIN_HINT = "pip install pypinyin"
 
